@@ -1,0 +1,23 @@
+# Set-up from nothing: each target creates .venv if absent and installs skgru
+# with torch pinned through constraints.txt (the CPU build served locally).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[test,plot]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+test: $(STAMP)
+	$(PY) -m ruff check skgru tests scripts
+	$(PY) -m ruff format --check skgru tests scripts
+	$(PY) -m pytest

@@ -1,0 +1,289 @@
+"""The base every skgru estimator shares (not exported).
+
+It holds the parameters, validation, seeding, the private skorch net and the
+inference loop. Subclasses say what the targets are, which loss to use and
+which channels are normalised per window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._module import GRUNetwork
+from ._net import StopWhenConverged, build_net, random_split, tail_split
+from ._validation import Layout, validate_input
+from ._windows import (
+    WindowDataset,
+    edge_pad,
+    inference_batches,
+    to_tensor,
+)
+
+# Upper bound of batch_size="auto".
+AUTO_BATCH_SIZE = 32
+
+# Rows per inference batch (before padding to a multiple of 8).
+INFERENCE_BATCH_SIZE = 1024
+
+
+def _channel_stats(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation over all real time steps."""
+    x = layout.x.reshape(-1, layout.n_channels)
+    if layout.lengths is not None:
+        steps = np.arange(layout.x.shape[1])
+        x = layout.x[steps[None, :] < layout.lengths[:, None]]
+    mean = x.mean(axis=0, dtype=np.float64)
+    std = x.std(axis=0, dtype=np.float64)
+    std[~(std > 1e-12)] = 1.0
+    return mean, std
+
+
+def _to_device(batch, device: torch.device):
+    if isinstance(batch, dict):
+        return {k: v.to(device) for k, v in batch.items()}
+    return batch.to(device)
+
+
+class BaseGRU(BaseEstimator):
+    """Parameters, training and inference shared by the skgru estimators."""
+
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "bidirectional": ["boolean"],
+        "window_size": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+
+    # Series layout: the window of row t ends at row t - _series_pad_extra.
+    _series_pad_extra = 0
+
+    def __init__(
+        self,
+        *,
+        hidden_size=64,
+        num_layers=1,
+        dropout=0.0,
+        bidirectional=False,
+        window_size=None,
+        max_iter=200,
+        learning_rate_init=1e-3,
+        batch_size="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.bidirectional = bidirectional
+        self.window_size = window_size
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    # ----------------------------------------------------------- subclass hooks
+    def _y_params(self) -> dict | None:
+        """``check_X_y`` arguments for ``y``; ``None`` for an unsupervised estimator."""
+        raise NotImplementedError
+
+    def _encode_targets(
+        self, y: np.ndarray | None, layout: Layout, reset: bool
+    ) -> torch.Tensor | None:
+        """Training targets as a tensor; ``reset`` (a new fit) records their encoding."""
+        raise NotImplementedError
+
+    def _n_outputs(self, layout: Layout) -> int:
+        raise NotImplementedError
+
+    def _revin_channels(self, layout: Layout) -> tuple[list[int] | None, list[int] | None]:
+        """Channels normalised per window, and the channel of each output."""
+        return None, None
+
+    def _criterion(self) -> tuple[type, dict]:
+        return torch.nn.MSELoss, {}
+
+    def _stratify(self, targets: torch.Tensor | None) -> np.ndarray | None:
+        """Labels to stratify a random validation split by (classifiers)."""
+        return None
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def module_(self) -> torch.nn.Module:
+        """The trained :class:`torch.nn.Module` (held by ``net_``)."""
+        return self.net_.module_
+
+    def _validate(self, X, y=None, *, reset: bool) -> tuple[Layout, np.ndarray | None]:
+        """Validate ``X``, and in ``fit`` (``reset``) ``y`` too when supervised."""
+        params = self._y_params() if reset else None
+        return validate_input(
+            self, X, y, reset=reset, window_size=self.window_size, y_params=params
+        )
+
+    def _series_pad(self) -> int:
+        return self.window_size - 1 + self._series_pad_extra
+
+    def _dataset(self, layout: Layout, y: torch.Tensor | None) -> WindowDataset:
+        """Model inputs (and targets) of ``layout`` as a :class:`WindowDataset`."""
+        lengths = None if layout.lengths is None else torch.from_numpy(layout.lengths)
+        if layout.window is None:
+            return WindowDataset(to_tensor(layout.x), y, lengths=lengths)
+        x = to_tensor(edge_pad(layout.x.astype(np.float32, copy=False), self._series_pad()))
+        return WindowDataset(x, y, window=layout.window)
+
+    def _batch_size(self, n: int) -> int:
+        if self.batch_size == "auto":
+            # Batches of at most AUTO_BATCH_SIZE samples, as equal as possible:
+            # a small last batch makes the epoch's last step a noisy one.
+            n_batches = -(-n // AUTO_BATCH_SIZE)
+            return -(-n // n_batches)
+        return min(self.batch_size, n)
+
+    def _seed_context(self, seed: int):
+        device = torch.device(self.device)
+        devices = [device.index or 0] if device.type == "cuda" else []
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.random.fork_rng(devices=devices))
+        torch.manual_seed(seed)
+        return stack
+
+    # --------------------------------------------------------------------- fit
+    def _fit(self, X, y=None) -> Layout:
+        """Validate, build or reuse the net, train; return the validated input."""
+        continuing = self.warm_start and hasattr(self, "net_")
+        layout, y = self._validate(X, y, reset=not continuing)
+        if continuing and layout.window != self._fitted_window:
+            raise ValueError(
+                "warm_start=True continues the previous fit, which used "
+                f"window_size={self._fitted_window}; refit with warm_start=False "
+                "to change the layout."
+            )
+        if not continuing:
+            self._input_stats = _channel_stats(layout)
+        targets = self._encode_targets(y, layout, not continuing)
+        dataset = self._dataset(layout, targets)
+
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        with self._seed_context(seed):
+            if continuing:
+                net = self.net_
+            else:
+                net = self._build_net(layout, seed, targets)
+            net.partial_fit(dataset, None)
+        stopper = dict(net.callbacks_)["stop_when_converged"]
+        self.net_ = net
+        self.net_.module_.eval()
+        self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
+        if self.early_stopping:
+            self.validation_loss_curve_ = [float(v) for v in net.history[:, "valid_loss"]]
+        self.n_iter_ = len(self.loss_curve_)
+        self._fitted_window = layout.window
+        if not stopper.converged_:
+            warnings.warn(
+                f"{type(self).__name__} stopped after max_iter={self.max_iter} "
+                f"epochs before the loss stopped improving by tol={self.tol}. "
+                "Increase max_iter, or raise learning_rate_init.",
+                ConvergenceWarning,
+            )
+        return layout
+
+    def _build_net(self, layout: Layout, seed: int, targets: torch.Tensor | None):
+        norm, out = self._revin_channels(layout)
+        module = GRUNetwork(
+            layout.n_channels,
+            self._n_outputs(layout),
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            dropout=self.dropout,
+            bidirectional=self.bidirectional,
+            norm_channels=norm,
+            output_channels=out,
+        )
+        mean, std = self._input_stats
+        module.set_input_scaling(torch.as_tensor(mean), torch.as_tensor(std))
+        criterion, criterion_kwargs = self._criterion()
+        if not self.early_stopping:
+            train_split = None
+        elif layout.window is not None:
+            train_split = tail_split(self.validation_fraction)
+        else:
+            train_split = random_split(
+                self.validation_fraction, seed, self._stratify(targets)
+            )
+        stopper = StopWhenConverged(
+            "valid_loss" if self.early_stopping else "train_loss",
+            self.tol,
+            self.n_iter_no_change,
+        )
+        net = build_net(
+            module,
+            criterion,
+            criterion_kwargs=criterion_kwargs,
+            learning_rate=self.learning_rate_init,
+            max_epochs=self.max_iter,
+            batch_size=self._batch_size(layout.n_samples),
+            device=str(self.device),
+            seed=seed,
+            train_split=train_split,
+            stopper=stopper,
+            verbose=self.verbose,
+        )
+        return net.initialize()
+
+    # --------------------------------------------------------------- inference
+    def _forward(self, dataset: WindowDataset, fn=None) -> np.ndarray:
+        """Module outputs for every sample, in fixed-shape batches (float32).
+
+        With ``fn``, ``fn(inputs, targets)`` is computed per batch instead.
+        """
+        module = self.net_.module_
+        device = next(module.parameters()).device
+        outputs = []
+        with torch.inference_mode():
+            for positions, n_real in inference_batches(len(dataset), INFERENCE_BATCH_SIZE):
+                xb = _to_device(dataset.inputs(positions), device)
+                if fn is None:
+                    out = module(**xb) if isinstance(xb, dict) else module(xb)
+                else:
+                    out = fn(xb, _to_device(dataset.targets(positions), device))
+                outputs.append(out[:n_real].cpu())
+        return torch.cat(outputs).numpy()
+
+    def _predict_layout(self, X) -> Layout:
+        check_is_fitted(self)
+        layout, _ = self._validate(X, reset=False)
+        return layout

@@ -1,0 +1,210 @@
+"""GRUClassifier."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+
+from ._base import BaseGRU
+from ._docs import fill_doc
+from ._validation import Layout
+
+
+@fill_doc
+class GRUClassifier(ClassifierMixin, BaseGRU):
+    """Classification with a GRU, as a scikit-learn estimator.
+
+    One label per sequence (``window_size=None``, e.g. a gesture recording) or
+    per row of a series (``window_size`` set). Labels may be of any type;
+    binary and multiclass problems are handled alike (softmax over classes).
+
+    Parameters
+    ----------
+    {parameters}
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss: ``{{label: weight}}``, or
+        ``"balanced"`` for ``n_samples / (n_classes * bincount(y))``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    {attributes}
+
+    See Also
+    --------
+    GRURegressor : The same network for continuous targets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgru import GRUClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 10, 2))          # 100 recordings, 10 steps, 2 channels
+    >>> y = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
+    >>> clf = GRUClassifier(hidden_size=16, max_iter=30, random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['down', 'up'], dtype='<U4')
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGRU._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=64,
+        num_layers=1,
+        dropout=0.0,
+        bidirectional=False,
+        window_size=None,
+        class_weight=None,
+        max_iter=200,
+        learning_rate_init=1e-3,
+        batch_size="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            window_size=window_size,
+            max_iter=max_iter,
+            learning_rate_init=learning_rate_init,
+            batch_size=batch_size,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+        )
+        self.class_weight = class_weight
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+    def _y_params(self) -> dict:
+        return {}
+
+    def _encode_targets(self, y: np.ndarray, layout: Layout, reset: bool) -> torch.Tensor:
+        check_classification_targets(y)
+        if reset:
+            encoder = LabelEncoder().fit(y)
+            if len(encoder.classes_) < 2:
+                raise ValueError(
+                    f"y has 1 class ({encoder.classes_[0]!r}); a classifier "
+                    "needs samples of at least 2 classes."
+                )
+            self.classes_ = encoder.classes_
+            self._class_weights = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y
+            ).astype(np.float32)
+        unseen = np.setdiff1d(y, self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y has labels {unseen.tolist()} that the fit being continued "
+                f"(warm_start=True) did not have: {self.classes_.tolist()}."
+            )
+        return torch.from_numpy(np.searchsorted(self.classes_, y).astype(np.int64))
+
+    def _n_outputs(self, layout: Layout) -> int:
+        return len(self.classes_)
+
+    def _criterion(self):
+        return torch.nn.CrossEntropyLoss, {"weight": torch.from_numpy(self._class_weights)}
+
+    def _stratify(self, targets: torch.Tensor) -> np.ndarray:
+        return targets.numpy()
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network to ``X`` and the labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Sequence layout (``window_size=None``): ``(n_samples, n_timesteps,
+            n_features)``, ``(n_samples, n_timesteps)`` for univariate
+            sequences, or a list of ``(n_timesteps_i, n_features)`` arrays.
+            Series layout: ``(n_timesteps, n_features)``, rows in time order.
+        y : array-like of shape (n_samples,)
+            Class labels, one per sequence or per row.
+
+        Returns
+        -------
+        self : GRUClassifier
+            The fitted estimator.
+        """
+        self._fit(X, y)
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities for every sequence or row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``, float64.
+        """
+        layout = self._predict_layout(X)
+        logits = self._forward(self._dataset(layout, None)).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predict the class of every sequence or row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            The most probable class of each sample.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

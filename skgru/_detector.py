@@ -1,0 +1,296 @@
+"""GRUAnomalyDetector."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.base import OutlierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseGRU
+from ._docs import fill_doc
+from ._validation import Layout
+from ._windows import WindowDataset, edge_pad, to_tensor
+
+# contamination="auto": a sample is an outlier when its root-mean-square error
+# is beyond Tukey's far-out fence of the training samples' RMS errors,
+# Q3 + 3 * IQR. (On squared errors, whose tail is long, the fence would flag
+# a few per cent of normal data.)
+AUTO_FENCE_IQRS = 3.0
+
+
+@fill_doc
+class GRUAnomalyDetector(OutlierMixin, BaseGRU):
+    """Unsupervised anomaly detection with a GRU, as a scikit-learn outlier detector.
+
+    ``fit(X)`` learns what normal data looks like; ``score_samples`` is lower the
+    more abnormal a sample is, ``predict`` gives +1 for inliers and -1 for
+    outliers. In series layout there is one answer per row, and the score of
+    row ``t`` judges row ``t`` itself, so a spike is flagged at its own row.
+
+    The GRU sees each window normalised by its own mean and scale per channel
+    (and maps its output back), so a slow drift in level is not an anomaly
+    while a jump is. The error of a sample is the mean squared difference
+    between what the GRU expects and what came, in units of the training
+    data's standard deviation per channel; ``score_samples`` is minus that
+    error divided by the median error on the training data (a typical
+    training row scores about -1).
+
+    Parameters
+    ----------
+    {parameters}
+    method : {{"forecast", "reconstruction"}}, default="forecast"
+        ``"forecast"``: the GRU predicts a row from the ``window_size`` rows
+        before it (in sequence layout: the last step from the steps before it).
+        ``"reconstruction"``: the GRU encodes the window ending at the row (in
+        sequence layout: the whole sequence) and reconstructs all of it.
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        A float is the expected share of outliers: ``offset_`` is the
+        ``contamination`` quantile of the training scores. ``"auto"`` sets
+        ``offset_`` at Tukey's far-out fence of the training errors: a sample
+        is an outlier when its root-mean-square error exceeds ``Q3 + 3 * IQR``
+        of the RMS errors of the training samples. For Gaussian errors that
+        flags about 3 normal samples in 10,000.
+
+    Attributes
+    ----------
+    offset_ : float
+        ``decision_function = score_samples - offset_``; negative decisions are
+        outliers.
+    {attributes}
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : The same outlier contract, for tabular rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgru import GRUAnomalyDetector
+    >>> t = np.arange(400)
+    >>> series = np.sin(t / 5)[:, None]
+    >>> det = GRUAnomalyDetector(window_size=20, hidden_size=16, max_iter=30,
+    ...                          random_state=0).fit(series)
+    >>> new = series.copy()
+    >>> new[300] += 3.0                            # a spike
+    >>> int(np.argmin(det.score_samples(new)))
+    300
+    >>> det.predict(new)[300]
+    np.int64(-1)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGRU._parameter_constraints,
+        "method": [StrOptions({"forecast", "reconstruction"})],
+        "contamination": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, 0.5, closed="right"),
+        ],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=64,
+        num_layers=1,
+        dropout=0.0,
+        bidirectional=False,
+        window_size=None,
+        method="forecast",
+        contamination="auto",
+        max_iter=200,
+        learning_rate_init=1e-3,
+        batch_size="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            window_size=window_size,
+            max_iter=max_iter,
+            learning_rate_init=learning_rate_init,
+            batch_size=batch_size,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+        )
+        self.method = method
+        self.contamination = contamination
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # ---------------------------------------------------------------- layout
+    def _series_pad(self) -> int:
+        return self.window_size - (self.method == "reconstruction")
+
+    def _check_layout(self, layout: Layout) -> None:
+        if layout.window is not None:
+            return
+        steps = layout.x.shape[1] if layout.lengths is None else layout.lengths.min()
+        if self.method == "forecast" and steps < 2:
+            raise ValueError(
+                f"X has sequences of 1 feature(s) (time steps); method='forecast' "
+                "predicts the last step from the steps before it and needs at "
+                "least 2. Use method='reconstruction' or longer sequences."
+            )
+        if self.method == "reconstruction" and layout.lengths is not None:
+            raise ValueError(
+                "method='reconstruction' needs sequences of one length; pad them "
+                "or use method='forecast'."
+            )
+        if hasattr(self, "_n_steps") and self.method == "reconstruction":
+            if layout.x.shape[1] != self._n_steps:
+                raise ValueError(
+                    f"X has sequences of {layout.x.shape[1]} time steps, but "
+                    f"method='reconstruction' was fitted on {self._n_steps}."
+                )
+
+    def _dataset(self, layout: Layout, y=None) -> WindowDataset:
+        """Inputs and standardised targets of every sample."""
+        self._check_layout(layout)
+        mean, std = self._input_stats
+        standardised = ((layout.x - mean) / std).astype(np.float32)
+        if layout.window is not None:
+            x = to_tensor(edge_pad(layout.x.astype(np.float32, copy=False), self._series_pad()))
+            if self.method == "forecast":
+                # Padded by a whole window: window i ends at row i - 1.
+                index = torch.arange(layout.n_samples)
+                return WindowDataset(
+                    x, to_tensor(standardised), window=layout.window, index=index
+                )
+            target = to_tensor(edge_pad(standardised, self._series_pad()))
+            return WindowDataset(x, target, window=layout.window, y_window=True)
+        x = to_tensor(layout.x)
+        if self.method == "reconstruction":
+            return WindowDataset(x, to_tensor(standardised).flatten(1))
+        if layout.lengths is None:
+            return WindowDataset(x[:, :-1], to_tensor(standardised[:, -1]))
+        last = layout.lengths - 1
+        target = to_tensor(standardised[np.arange(len(last)), last])
+        return WindowDataset(x, target, lengths=torch.from_numpy(last))
+
+    def _y_params(self) -> None:
+        return None
+
+    def _encode_targets(self, y, layout: Layout, reset: bool) -> None:
+        if reset and layout.window is None:
+            self._n_steps = layout.x.shape[1]
+        return None
+
+    def _n_outputs(self, layout: Layout) -> int:
+        f = layout.n_channels
+        if self.method == "forecast":
+            return f
+        return f * (layout.window or self._n_steps)
+
+    def _revin_channels(self, layout: Layout):
+        channels = list(range(layout.n_channels))
+        repeats = self._n_outputs(layout) // layout.n_channels
+        return channels, channels * repeats
+
+    # ----------------------------------------------------------------- errors
+    def _errors(self, layout: Layout) -> np.ndarray:
+        """Mean squared error of each sample in standardised units (float64)."""
+        module = self.net_.module_
+
+        def error(xb, yb):
+            pred = module(**xb) if isinstance(xb, dict) else module(xb)
+            return ((yb - pred) ** 2).mean(dim=1)
+
+        return self._forward(self._dataset(layout), error).astype(np.float64)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the normal behaviour of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Normal data. Sequence layout (``window_size=None``):
+            ``(n_samples, n_timesteps, n_features)`` or ``(n_samples,
+            n_timesteps)``. Series layout: ``(n_timesteps, n_features)``, rows
+            in time order.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : GRUAnomalyDetector
+            The fitted detector.
+        """
+        errors = self._errors(self._fit(X))
+        median = np.median(errors)
+        self._error_scale = float(median) if median > 0 else 1.0
+        if self.contamination == "auto":
+            q1, q3 = np.percentile(np.sqrt(errors), [25, 75])
+            fence = q3 + AUTO_FENCE_IQRS * (q3 - q1)
+            self.offset_ = float(-(fence**2) / self._error_scale)
+        else:
+            scores = -errors / self._error_scale
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return self
+
+    def score_samples(self, X):
+        """Normality score of every sample: the lower, the more abnormal.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Minus the sample's error over the median training error.
+        """
+        layout = self._predict_layout(X)
+        return -self._errors(layout) / self._error_scale
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            Shifted scores; below 0 means outlier.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Label every sample +1 (inlier) or -1 (outlier).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            +1 for inliers, -1 for outliers.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)

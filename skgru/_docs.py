@@ -1,0 +1,73 @@
+"""Docstring sections shared by the skgru estimators."""
+
+from __future__ import annotations
+
+SHARED_PARAMETERS = """hidden_size : int, default=64
+        Number of features in the GRU's hidden state.
+    num_layers : int, default=1
+        Number of stacked GRU layers.
+    dropout : float, default=0.0
+        Dropout between stacked GRU layers (used when ``num_layers > 1``).
+    bidirectional : bool, default=False
+        Whether the GRU also reads each window backwards.
+    window_size : int or None, default=None
+        ``None``: sequence layout, one sample is one whole sequence.
+        An int ``w``: series layout, ``X`` is one series with rows in time
+        order, and the sample of row ``t`` is the window of rows
+        ``t-w+1 .. t``. The first ``w-1`` rows of any call see their missing
+        history as copies of the call's first row.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    learning_rate_init : float, default=1e-3
+        Learning rate of the Adam optimiser.
+    batch_size : int or "auto", default="auto"
+        Samples per training batch. ``"auto"``: batches of at most 32
+        samples, as equal in size as possible (40 samples give 2 batches of
+        20), so that no epoch ends on a tiny, noisy batch.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the samples and stop when their
+        loss stops improving. In series layout the held-out samples are the
+        last rows, since neighbouring windows overlap.
+    validation_fraction : float, default=0.1
+        Share of the samples held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs in a row without an improvement of at least ``tol`` in the
+        training loss (validation loss with ``early_stopping``) that stop
+        training.
+    tol : float, default=1e-4
+        Minimal improvement of the loss that counts.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next call to ``fit``
+        instead of starting afresh.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and dropout. With an int, a
+        fit on the CPU is bit-for-bit repeatable. Global random states are
+        left as they were.
+    verbose : int, default=0
+        Print a line per epoch when positive; silent at 0.
+    device : str or torch.device, default="cpu"
+        Where the network is trained and run, e.g. ``"cuda"``."""
+
+SHARED_ATTRIBUTES = """n_features_in_ : int
+        Number of features seen in ``fit``: columns of a 2-D ``X``, channels
+        (last axis) of a 3-D ``X`` or of a list of sequences.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X``, when it is a DataFrame with string names.
+    module_ : torch.nn.Module
+        The trained network.
+    net_ : skorch.NeuralNet
+        The private skorch net that trained ``module_`` (an escape hatch).
+    loss_curve_ : list of float
+        Training loss after each epoch.
+    validation_loss_curve_ : list of float
+        Validation loss after each epoch (``early_stopping=True`` only).
+    n_iter_ : int
+        Number of epochs run."""
+
+
+def fill_doc(cls: type) -> type:
+    """Insert the shared Parameters and Attributes entries into a docstring."""
+    cls.__doc__ = cls.__doc__.format(
+        parameters=SHARED_PARAMETERS, attributes=SHARED_ATTRIBUTES
+    )
+    return cls

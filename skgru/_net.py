@@ -1,0 +1,133 @@
+"""The private skorch net each estimator builds in ``fit``.
+
+skorch runs the training loop, history and device handling. skgru gives it a
+dataset that gathers whole batches by index (:mod:`skgru._windows`), no
+validation split unless ``early_stopping=True``, no printing unless
+``verbose``, and one callback that implements scikit-learn's stopping rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, GradientNormClipping
+
+from ._windows import BatchIterator, WindowDataset
+
+# Gradients of a GRU over long sequences occasionally explode; clipping their
+# global norm keeps one bad batch from undoing many epochs of training.
+GRADIENT_CLIP_NORM = 1.0
+
+
+class StopWhenConverged(Callback):
+    """``MLPRegressor``'s stopping rule, plus a divergence guard.
+
+    After each epoch, the monitored loss counts as an improvement when it is
+    below the best loss so far minus ``tol``; ``n_iter_no_change`` epochs in a
+    row without one stop training. A non-finite loss raises
+    ``FloatingPointError`` at once.
+    """
+
+    def __init__(self, monitor: str, tol: float, n_iter_no_change: int) -> None:
+        self.monitor = monitor
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+
+    def initialize(self) -> StopWhenConverged:
+        self.best_ = math.inf
+        self.no_improvement_ = 0
+        self.converged_ = False
+        return self
+
+    def on_train_begin(self, net, **kwargs) -> None:
+        self.initialize()
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        loss = net.history[-1, self.monitor]
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"Training diverged: the {self.monitor.replace('_', ' ')} became "
+                f"{loss} at epoch {len(net.history)}. Lower learning_rate_init "
+                f"(it is {net.lr}), and check X and y for extreme values."
+            )
+        if loss > self.best_ - self.tol:
+            self.no_improvement_ += 1
+        else:
+            self.no_improvement_ = 0
+        self.best_ = min(self.best_, loss)
+        if self.no_improvement_ >= self.n_iter_no_change:
+            self.converged_ = True
+            # skorch's documented way to end training early from a callback.
+            raise KeyboardInterrupt
+
+
+def tail_split(fraction: float):
+    """A skorch ``train_split`` holding out the last ``fraction`` of samples.
+
+    Used in series layout, where neighbouring windows overlap: a random split
+    would validate on windows that share rows with training windows.
+    """
+
+    def split(dataset: WindowDataset, y=None, **fit_params):
+        n = len(dataset)
+        n_valid = max(1, int(round(fraction * n)))
+        return dataset.subset(np.arange(n - n_valid)), dataset.subset(
+            np.arange(n - n_valid, n)
+        )
+
+    return split
+
+
+def random_split(fraction: float, seed: int, stratify: np.ndarray | None):
+    """A skorch ``train_split`` holding out a random ``fraction`` of samples."""
+    from sklearn.model_selection import train_test_split
+
+    def split(dataset: WindowDataset, y=None, **fit_params):
+        positions = np.arange(len(dataset))
+        train, valid = train_test_split(
+            positions, test_size=fraction, random_state=seed, stratify=stratify
+        )
+        return dataset.subset(train), dataset.subset(valid)
+
+    return split
+
+
+def build_net(
+    module: torch.nn.Module,
+    criterion: type,
+    *,
+    criterion_kwargs: dict,
+    learning_rate: float,
+    max_epochs: int,
+    batch_size: int,
+    device: str,
+    seed: int,
+    train_split,
+    stopper: StopWhenConverged,
+    verbose: int,
+) -> NeuralNet:
+    """Build (not yet initialise) the skorch net that trains ``module``."""
+    return NeuralNet(
+        module=module,
+        criterion=criterion,
+        optimizer=torch.optim.Adam,
+        lr=learning_rate,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        iterator_train=BatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__seed=seed,
+        iterator_valid=BatchIterator,
+        train_split=train_split,
+        callbacks=[
+            ("gradient_norm_clipping", GradientNormClipping(GRADIENT_CLIP_NORM)),
+            ("stop_when_converged", stopper),
+        ],
+        predict_nonlinearity=None,
+        verbose=verbose,
+        device=device,
+        **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
+    )

@@ -1,0 +1,192 @@
+"""GRURegressor."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.base import RegressorMixin, _fit_context
+
+from ._base import BaseGRU
+from ._docs import fill_doc
+from ._validation import Layout
+
+
+@fill_doc
+class GRURegressor(RegressorMixin, BaseGRU):
+    """Regression with a GRU, as a scikit-learn estimator.
+
+    One prediction per sequence (``window_size=None``) or per row of a series
+    (``window_size`` set); ``y`` may have several columns (e.g. several steps
+    ahead). Inputs and targets are standardised inside the estimator.
+
+    Parameters
+    ----------
+    {parameters}
+    target_channel : int, str or None, default=None
+        The input channel that holds the target's own history (its index, or
+        its column name when ``X`` is a DataFrame). When set, every window is
+        normalised by that channel's mean and scale within the window, and the
+        prediction is mapped back with them (reversible instance
+        normalisation, RevIN). This lets a GRU forecast a trending series,
+        which a network fed globally standardised values cannot extrapolate.
+
+    Attributes
+    ----------
+    {attributes}
+
+    See Also
+    --------
+    GRUClassifier : The same network for class labels.
+    SlidingWindowTransformer : Windows as an explicit Pipeline step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgru import GRURegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 8))             # 200 sequences of 8 steps
+    >>> y = X[:, -3:].sum(axis=1)
+    >>> reg = GRURegressor(hidden_size=16, max_iter=50, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGRU._parameter_constraints,
+        "target_channel": [Integral, str, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=64,
+        num_layers=1,
+        dropout=0.0,
+        bidirectional=False,
+        window_size=None,
+        target_channel=None,
+        max_iter=200,
+        learning_rate_init=1e-3,
+        batch_size="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            window_size=window_size,
+            max_iter=max_iter,
+            learning_rate_init=learning_rate_init,
+            batch_size=batch_size,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+        )
+        self.target_channel = target_channel
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+    def _y_params(self) -> dict:
+        return {"multi_output": True, "y_numeric": True}
+
+    def _encode_targets(self, y: np.ndarray, layout: Layout, reset: bool) -> torch.Tensor:
+        y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        if reset:
+            self._y_ndim = np.ndim(y)
+            self._y_mean = y2.mean(axis=0)
+            scale = y2.std(axis=0)
+            scale[~(scale > 1e-12)] = 1.0
+            self._y_scale = scale
+        elif y2.shape[1] != len(self._y_mean):
+            raise ValueError(
+                f"y has {y2.shape[1]} columns, but the fit being continued "
+                f"(warm_start=True) had {len(self._y_mean)}."
+            )
+        return torch.from_numpy(((y2 - self._y_mean) / self._y_scale).astype(np.float32))
+
+    def _n_outputs(self, layout: Layout) -> int:
+        return len(self._y_mean)
+
+    def _target_channel_index(self, layout: Layout) -> int:
+        channel = self.target_channel
+        if isinstance(channel, str):
+            names = list(getattr(self, "feature_names_in_", []))
+            if layout.window is None or channel not in names:
+                raise ValueError(
+                    f"target_channel={channel!r} is not a column of X. A column "
+                    "name needs X as a DataFrame in series layout; otherwise "
+                    f"give the channel's index (0 to {layout.n_channels - 1})."
+                )
+            return names.index(channel)
+        if not 0 <= channel < layout.n_channels:
+            raise ValueError(
+                f"target_channel={channel} is out of range: X has "
+                f"{layout.n_channels} channel(s) per time step."
+            )
+        return int(channel)
+
+    def _revin_channels(self, layout: Layout):
+        if self.target_channel is None:
+            return None, None
+        channel = self._target_channel_index(layout)
+        return [channel], [channel] * self._n_outputs(layout)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Sequence layout (``window_size=None``): ``(n_samples, n_timesteps,
+            n_features)``, ``(n_samples, n_timesteps)`` for univariate
+            sequences, or a list of ``(n_timesteps_i, n_features)`` arrays.
+            Series layout: ``(n_timesteps, n_features)``, rows in time order.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, one per sequence or per row.
+
+        Returns
+        -------
+        self : GRURegressor
+            The fitted estimator.
+        """
+        self._fit(X, y)
+        return self
+
+    def predict(self, X):
+        """Predict a target for every sequence or row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, float64.
+        """
+        layout = self._predict_layout(X)
+        z = self._forward(self._dataset(layout, None)).astype(np.float64)
+        y = z * self._y_scale + self._y_mean
+        return y.ravel() if self._y_ndim == 1 else y
+

@@ -1,0 +1,188 @@
+"""Input checking and layout dispatch for skgru estimators.
+
+Every public estimator turns its ``X`` (and ``y``) into a :class:`Layout`
+through :func:`validate_input`: scikit-learn's ``validate_data`` does the
+dtype, finiteness, sample-count and feature-name work; this module adds what
+a recurrent model needs on top (3-D and variable-length sequences, series
+length against ``window_size``, time order of a DatetimeIndex).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_array, check_X_y, validate_data
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+@dataclass
+class Layout:
+    """Validated input of one call.
+
+    ``x`` is float32 or float64: ``(n, f)`` in series layout (``window`` set),
+    ``(n, T, f)`` in sequence layout; ``lengths`` is set for variable-length
+    sequences.
+    """
+
+    x: np.ndarray
+    window: int | None = None
+    lengths: np.ndarray | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.x)
+
+    @property
+    def n_channels(self) -> int:
+        return self.x.shape[-1]
+
+
+def _is_ragged(X: object) -> bool:
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    shapes = {np.shape(item) for item in X}
+    return len(shapes) > 1 and all(len(s) in (1, 2) for s in shapes)
+
+
+def _check_time_index(X: object) -> None:
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.DatetimeIndex) and not (
+        index.is_monotonic_increasing and index.is_unique
+    ):
+        raise ValueError(
+            "X has a DatetimeIndex that is not strictly increasing. In series "
+            "layout (window_size set) rows must be in time order: sort the "
+            "DataFrame with X.sort_index() and remove duplicated timestamps."
+        )
+
+
+def _check_n_channels(estimator: object, n_channels: int, reset: bool) -> None:
+    """``n_features_in_`` for 3-D and variable-length input: the channel count."""
+    if reset:
+        estimator.n_features_in_ = n_channels
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif n_channels != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n_channels} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_features_in_} features as input."
+        )
+
+
+def _validate_ragged(estimator, X, y, reset, y_params):
+    name = type(estimator).__name__
+    sequences = []
+    for i, item in enumerate(X):
+        seq = check_array(
+            item, dtype=FLOAT_DTYPES, ensure_2d=False, input_name=f"X[{i}]"
+        )
+        if seq.ndim == 1:
+            seq = seq[:, None]
+        sequences.append(seq)
+    n_channels = {s.shape[1] for s in sequences}
+    if len(n_channels) > 1:
+        raise ValueError(
+            f"The sequences in X have different numbers of features "
+            f"{sorted(n_channels)}; every sequence must be (n_timesteps, "
+            f"n_features) with the same n_features."
+        )
+    _check_n_channels(estimator, n_channels.pop(), reset)
+    if y_params is not None:
+        # check_X_y on a stand-in X of the right length validates y exactly as
+        # it does for array input.
+        _, y = check_X_y(np.zeros((len(sequences), 1)), y, **y_params)
+    if reset and len(sequences) < 2:
+        raise ValueError(
+            f"X has 1 sample(s); {name} needs at least 2 to be fitted."
+        )
+    from ._windows import pad_ragged
+
+    x, lengths = pad_ragged(sequences)
+    return Layout(x, None, lengths), y
+
+
+def validate_input(
+    estimator,
+    X,
+    y=None,
+    *,
+    reset: bool,
+    window_size: int | None,
+    y_params: dict | None = None,
+) -> tuple[Layout, np.ndarray | None]:
+    """Validate ``X`` (and ``y`` when given) for fit (``reset``) or predict.
+
+    Parameters
+    ----------
+    estimator : skgru estimator
+    X : array-like, DataFrame, or list of arrays
+    y : array-like or None
+        Validated together with ``X`` when ``y_params`` is given; ``None``
+        then raises scikit-learn's "requires y" error.
+    reset : bool
+        True in ``fit``: records ``n_features_in_`` / ``feature_names_in_``.
+    window_size : int or None
+        Chooses the layout.
+    y_params : dict or None
+        ``check_X_y`` arguments for ``y`` (``multi_output``, ``y_numeric``);
+        ``None`` when ``y`` is not validated (predict, unsupervised fit).
+
+    Returns
+    -------
+    layout : Layout
+    y : ndarray or None
+    """
+    if _is_ragged(X):
+        if window_size is not None:
+            raise ValueError(
+                "X is a list of sequences of different lengths, which is "
+                "sequence layout; set window_size=None, or pass one series as "
+                "a 2-D array for series layout."
+            )
+        return _validate_ragged(estimator, X, y, reset, y_params)
+
+    ndim = getattr(X, "ndim", None)
+    if ndim is None:
+        ndim = np.asarray(X, dtype=object).ndim
+    if ndim == 3 and window_size is not None:
+        raise ValueError(
+            f"X is 3-D (n_samples, n_timesteps, n_features), which is sequence "
+            f"layout, but window_size={window_size} asks for series layout, "
+            f"whose X is one 2-D series (n_timesteps, n_features). Set "
+            f"window_size=None or pass a 2-D series."
+        )
+    if window_size is not None:
+        _check_time_index(X)
+
+    fit_min = 2 if reset else 1
+    if window_size is not None:
+        fit_min = max(fit_min, window_size)
+    check = dict(
+        dtype=FLOAT_DTYPES,
+        ensure_min_samples=fit_min if window_size is None else 1,
+        allow_nd=ndim == 3,
+        ensure_2d=ndim != 3,
+    )
+    if y_params is None:
+        X = validate_data(estimator, X, reset=reset, **check)
+    else:
+        X, y = validate_data(estimator, X, y, reset=reset, **check, **y_params)
+    if ndim == 3:
+        _check_n_channels(estimator, X.shape[2], reset)
+
+    if window_size is None:
+        x = X if X.ndim == 3 else X[:, :, None]
+        return Layout(x), y
+
+    if len(X) < fit_min:
+        raise ValueError(
+            f"X has {len(X)} sample(s) (rows), but window_size={window_size} "
+            f"needs a series of at least {fit_min} rows in series layout. Pass "
+            f"a longer series (to predict the last rows, include the "
+            f"{window_size - 1} rows before them), or lower window_size."
+        )
+    return Layout(X, window_size), y
+

@@ -1,0 +1,212 @@
+"""Windows, batches and datasets: pure numpy and torch, no scikit-learn.
+
+Series layout. A series of ``n`` rows is stored once, as one contiguous float32
+tensor with ``pad`` copies of its first row in front (edge padding). The window
+of sample ``i`` is rows ``i .. i + window - 1`` of that tensor; a batch of
+windows is gathered with one index operation, so memory stays O(n * f) and
+nothing is materialised beyond the batch in hand.
+
+* ``pad = window - 1``: the window of row ``t`` ends at ``t`` (regressor,
+  classifier, reconstruction detector).
+* ``pad = window``: the window of row ``t`` ends at ``t - 1`` (forecast detector,
+  which predicts row ``t`` from the rows before it).
+
+The first rows of a call therefore see their missing history as repetitions of
+the call's first row.
+
+Sequence layout. Samples are whole sequences ``(n, T, f)``. Variable-length
+sequences are zero-padded to the longest and carry their ``lengths``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+# Inference batches are padded to a multiple of this many rows. Float32 GRU
+# kernels on x86 CPUs take another code path for a remainder of rows, which
+# changes the last bits of a row's output with the batch it happens to be in;
+# with every batch a multiple of 8 rows, a row's output is the same in any
+# batch, so predictions on a subset of rows equal those on the whole set.
+INFERENCE_ROW_MULTIPLE = 8
+
+
+def edge_pad(series: np.ndarray, pad: int) -> np.ndarray:
+    """Prepend ``pad`` copies of the first row of a 2-D series."""
+    if pad == 0:
+        return series
+    return np.concatenate([np.repeat(series[:1], pad, axis=0), series], axis=0)
+
+
+def sliding_windows(padded: np.ndarray, window: int) -> np.ndarray:
+    """Read-only view ``(n, window, f)`` of every window of an edge-padded series.
+
+    Row ``i`` of the view is ``padded[i : i + window]``. No data is copied.
+    """
+    view = np.lib.stride_tricks.sliding_window_view(padded, window, axis=0)
+    return view.transpose(0, 2, 1)
+
+
+def to_tensor(array: np.ndarray) -> torch.Tensor:
+    """Contiguous float32 tensor sharing memory with ``array`` where possible.
+
+    A read-only array (e.g. a memory map) is copied, so torch never holds a
+    writable alias of memory the caller marked read-only.
+    """
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.from_numpy(array)
+
+
+def pad_ragged(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-pad a list of ``(T_i, f)`` arrays to ``(n, max T_i, f)``."""
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    out = np.zeros(
+        (len(sequences), lengths.max(), sequences[0].shape[1]), dtype=np.float32
+    )
+    for i, seq in enumerate(sequences):
+        out[i, : len(seq)] = seq
+    return out, lengths
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """Samples of either layout, gathered a batch at a time.
+
+    Parameters
+    ----------
+    x : tensor
+        Series layout: the edge-padded series ``(n + pad, f)``.
+        Sequence layout: ``(n, T, f)``.
+    y : tensor, optional
+        Targets indexed by sample, or (``y_window=True``) a second series
+        padded like ``x`` whose window is the target.
+    window : int, optional
+        Window length; ``None`` for sequence layout.
+    lengths : tensor, optional
+        Real length of each sequence (variable-length sequence layout).
+    index : tensor, optional
+        The samples this dataset holds (a split holds a subset).
+    """
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor | None = None,
+        *,
+        window: int | None = None,
+        lengths: torch.Tensor | None = None,
+        index: torch.Tensor | None = None,
+        y_window: bool = False,
+    ) -> None:
+        self.x = x
+        self.y = y
+        self.window = window
+        self.lengths = lengths
+        self.y_window = y_window
+        if index is None:
+            n = len(x) - window + 1 if window is not None else len(x)
+            index = torch.arange(n)
+        self.index = index
+        self._offsets = torch.arange(window) if window is not None else None
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def subset(self, positions: np.ndarray | torch.Tensor) -> WindowDataset:
+        """The dataset restricted to ``self.index[positions]``."""
+        return WindowDataset(
+            self.x,
+            self.y,
+            window=self.window,
+            lengths=self.lengths,
+            index=self.index[torch.as_tensor(positions, dtype=torch.long)],
+            y_window=self.y_window,
+        )
+
+    def _take(self, source: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        if self.window is None:
+            return source[ids]
+        return source[ids[:, None] + self._offsets]
+
+    def inputs(self, positions: torch.Tensor) -> torch.Tensor | dict:
+        """Model inputs of the samples at ``positions`` (one index operation)."""
+        ids = self.index[positions]
+        xb = self._take(self.x, ids)
+        if self.lengths is None:
+            return xb
+        return {"x": xb, "lengths": self.lengths[ids]}
+
+    def targets(self, positions: torch.Tensor) -> torch.Tensor | None:
+        """Targets of the samples at ``positions``."""
+        if self.y is None:
+            return None
+        ids = self.index[positions]
+        if self.y_window:
+            return self._take(self.y, ids).flatten(1)
+        return self.y[ids]
+
+    def batch(self, positions: torch.Tensor) -> tuple:
+        return self.inputs(positions), self.targets(positions)
+
+    def __getitem__(self, i: int) -> tuple:
+        xb, yb = self.batch(torch.tensor([i]))
+        if isinstance(xb, dict):
+            xb = {k: v[0] for k, v in xb.items()}
+        else:
+            xb = xb[0]
+        return xb, (yb[0] if yb is not None else torch.zeros(()))
+
+
+class BatchIterator:
+    """Iterate over a :class:`WindowDataset` in batches gathered by index.
+
+    A drop-in for skorch's ``iterator_train`` / ``iterator_valid``: no
+    per-sample ``__getitem__``, no ``default_collate``. Shuffling draws from a
+    private generator seeded with ``seed``, so the global torch RNG is untouched.
+    """
+
+    def __init__(
+        self,
+        dataset: WindowDataset,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        **_: object,
+    ) -> None:
+        self.dataset = dataset
+        self.batch_size = len(dataset) if batch_size in (-1, None) else batch_size
+        self.shuffle = shuffle
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple]:
+        n = len(self.dataset)
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield self.dataset.batch(order[start : start + self.batch_size])
+
+
+def inference_batches(n: int, batch_size: int) -> Iterator[tuple[torch.Tensor, int]]:
+    """Yield ``(positions, n_real)`` covering ``range(n)`` in fixed-shape batches.
+
+    Each batch holds ``batch_size`` positions (a multiple of
+    :data:`INFERENCE_ROW_MULTIPLE`) except the last, which is padded up to the
+    next multiple by repeating its last position; ``n_real`` says how many of
+    the positions are real.
+    """
+    step = INFERENCE_ROW_MULTIPLE
+    batch_size = max(step, batch_size // step * step)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        real = stop - start
+        size = -(-real // step) * step
+        positions = torch.arange(start, start + size).clamp_(max=stop - 1)
+        yield positions, real

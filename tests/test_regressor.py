@@ -1,0 +1,140 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skgru import GRURegressor
+
+pytestmark = pytest.mark.usefixtures("no_convergence_warning")
+
+
+def test_keras_lag_matrix_model_has_8001_parameters():
+    """GRURegressor(hidden_size=50) on an (n, 10) lag matrix is Keras'
+    GRU(50, input_shape=(10, 1)) + Dense(1)."""
+    X = np.random.default_rng(0).normal(size=(40, 10))
+    reg = GRURegressor(hidden_size=50, max_iter=1, random_state=0).fit(X, X[:, -1])
+    trainable = sum(p.numel() for p in reg.module_.parameters() if p.requires_grad)
+    assert trainable == 8001
+
+
+def test_pipeline_cross_validation_and_grid_search_on_a_dataframe(sensor_frame):
+    X, y = sensor_frame
+    model = make_pipeline(
+        StandardScaler(), GRURegressor(window_size=12, max_iter=15, random_state=0)
+    )
+    scores = cross_val_score(model, X, y, cv=TimeSeriesSplit(3))
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+    search = GridSearchCV(
+        model,
+        {"gruregressor__window_size": [6, 12], "gruregressor__hidden_size": [8, 16]},
+        cv=TimeSeriesSplit(2),
+    ).fit(X, y)
+    assert set(search.best_params_) == {
+        "gruregressor__window_size",
+        "gruregressor__hidden_size",
+    }
+    prediction = search.predict(X)
+    assert prediction.shape == (len(X),)
+    reg = search.best_estimator_[-1]
+    assert list(reg.feature_names_in_) == ["temp", "load"]
+
+
+def test_multi_output_series_forecasts_several_steps(sensor_frame):
+    X, _ = sensor_frame
+    temp = X["temp"].to_numpy()
+    Y = np.column_stack([np.roll(temp, -1), np.roll(temp, -2), np.roll(temp, -3)])
+    reg = GRURegressor(window_size=24, target_channel="temp", max_iter=30, random_state=0)
+    pred = reg.fit(X, Y).predict(X)
+    assert pred.shape == (len(X), 3)
+    assert reg.score(X, Y) > 0.5
+
+
+def test_2d_y_with_one_column_keeps_its_shape():
+    X = np.random.default_rng(0).normal(size=(30, 5))
+    reg = GRURegressor(hidden_size=4, max_iter=2, random_state=0).fit(X, X[:, :1])
+    assert reg.predict(X).shape == (30, 1)
+
+
+def test_variable_length_sequences():
+    rng = np.random.default_rng(0)
+    seqs = [rng.normal(size=(int(n), 2)) for n in rng.integers(3, 15, size=60)]
+    y = np.array([s[:, 0].sum() for s in seqs])
+    reg = GRURegressor(hidden_size=16, max_iter=60, random_state=0).fit(seqs, y)
+    assert reg.n_features_in_ == 2
+    assert reg.predict(seqs).shape == (60,)
+    assert reg.score(seqs, y) > 0.5
+
+
+def test_3d_input_counts_channels_as_features():
+    X = np.random.default_rng(0).normal(size=(20, 7, 3))
+    reg = GRURegressor(hidden_size=4, max_iter=2, random_state=0).fit(X, X[:, -1, 0])
+    assert reg.n_features_in_ == 3
+    assert reg.predict(X[:, :4]).shape == (20,)  # sequences may be shorter
+    with pytest.raises(ValueError, match="X has 2 features, but GRURegressor is expecting 3"):
+        reg.predict(X[:, :, :2])
+
+
+def test_target_channel_by_name_or_index_gives_the_same_model(sensor_frame):
+    X, y = sensor_frame
+    kw = dict(window_size=12, max_iter=5, random_state=0)
+    by_name = GRURegressor(target_channel="temp", **kw).fit(X, y).predict(X)
+    by_index = GRURegressor(target_channel=0, **kw).fit(X, y).predict(X)
+    np.testing.assert_array_equal(by_name, by_index)
+
+
+@pytest.mark.parametrize(
+    "channel, message",
+    [(5, "target_channel=5 is out of range"), ("pressure", "is not a column of X")],
+)
+def test_bad_target_channel(sensor_frame, channel, message):
+    X, y = sensor_frame
+    with pytest.raises(ValueError, match=message):
+        GRURegressor(window_size=4, target_channel=channel, max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_airline_one_step_forecast_beats_naive_and_tracks_ridge(airline_split, seed):
+    X, y, train, test = airline_split
+    truth = y[test]
+    last_value = np.abs(truth - X[test, 0]).mean()
+    seasonal = np.abs(truth - X[108:132, 0]).mean()  # same month a year before
+    assert round(last_value, 1) == 44.2 and round(seasonal, 1) == 47.6
+
+    lags = np.lib.stride_tricks.sliding_window_view(X[:, 0], 12)  # ends at row i + 11
+    ridge = Ridge().fit(lags[:108], y[11:119])
+    ridge_mae = np.abs(ridge.predict(lags[108:132]) - truth).mean()
+
+    reg = GRURegressor(window_size=12, target_channel=0, random_state=seed)
+    reg.fit(X[train], y[train])
+    mae = np.abs(reg.predict(X)[test] - truth).mean()
+    assert mae < last_value
+    assert mae < seasonal
+    assert mae <= 1.3 * ridge_mae, (mae, ridge_mae)
+
+
+def test_without_target_channel_a_trend_is_not_extrapolated(airline_split):
+    """The reason target_channel exists (documented figures): globally
+    standardised inputs leave the GRU well behind per-window normalisation."""
+    X, y, train, test = airline_split
+    kw = dict(window_size=12, random_state=0)
+    plain = GRURegressor(**kw).fit(X[train], y[train]).predict(X)[test]
+    revin = GRURegressor(target_channel=0, **kw).fit(X[train], y[train]).predict(X)[test]
+    truth = y[test]
+    assert np.abs(revin - truth).mean() < np.abs(plain - truth).mean()
+
+
+def test_predictions_are_float64_from_float32_input():
+    X = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+    reg = GRURegressor(hidden_size=4, max_iter=2, random_state=0).fit(X, X[:, 0])
+    assert reg.predict(X).dtype == np.float64
+
+
+def test_dataframe_with_unsorted_time_index_is_rejected(sensor_frame):
+    X, y = sensor_frame
+    shuffled = X.sample(frac=1.0, random_state=0)
+    with pytest.raises(ValueError, match="not strictly increasing"):
+        GRURegressor(window_size=4).fit(shuffled, y.loc[shuffled.index])
+    assert isinstance(X.index, pd.DatetimeIndex)

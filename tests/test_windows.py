@@ -1,0 +1,134 @@
+import numpy as np
+import pytest
+import torch
+
+from skgru._windows import (
+    INFERENCE_ROW_MULTIPLE,
+    BatchIterator,
+    WindowDataset,
+    edge_pad,
+    inference_batches,
+    pad_ragged,
+    sliding_windows,
+    to_tensor,
+)
+
+
+def test_edge_pad_repeats_first_row():
+    series = np.arange(6.0).reshape(3, 2)
+    padded = edge_pad(series, 2)
+    assert padded.shape == (5, 2)
+    np.testing.assert_array_equal(padded[:3], np.repeat(series[:1], 3, axis=0))
+    np.testing.assert_array_equal(padded[2:], series)
+
+
+def test_sliding_windows_is_a_view_ending_at_each_row():
+    series = np.arange(10.0).reshape(5, 2)
+    padded = edge_pad(series, 2)
+    windows = sliding_windows(padded, 3)
+    assert windows.shape == (5, 3, 2)
+    assert np.shares_memory(windows, padded)
+    assert not windows.flags.writeable
+    for t in range(5):
+        expected = [series[max(t - k, 0)] for k in (2, 1, 0)]
+        np.testing.assert_array_equal(windows[t], expected)
+
+
+def test_series_dataset_gathers_the_window_of_each_row():
+    series = np.arange(20.0, dtype=np.float32).reshape(10, 2)
+    w = 4
+    x = to_tensor(edge_pad(series, w - 1))
+    y = torch.arange(10.0)
+    data = WindowDataset(x, y, window=w)
+    assert len(data) == 10
+    xb, yb = data.batch(torch.tensor([0, 5, 9]))
+    assert xb.shape == (3, w, 2)
+    np.testing.assert_array_equal(xb[1].numpy(), series[2:6])
+    np.testing.assert_array_equal(xb[0].numpy(), np.repeat(series[:1], w, axis=0))
+    np.testing.assert_array_equal(yb.numpy(), [0, 5, 9])
+
+
+def test_dataset_storage_is_one_copy_of_the_series():
+    series = np.zeros((1000, 3), dtype=np.float32)
+    data = WindowDataset(to_tensor(edge_pad(series, 49)), None, window=50)
+    # Storage grows with rows + padding, not with rows * window.
+    assert data.x.numel() == (1000 + 49) * 3
+
+
+def test_subset_keeps_the_source_and_selects_samples():
+    x = torch.arange(12.0).reshape(6, 2)
+    data = WindowDataset(x, torch.arange(5.0), window=2)
+    part = data.subset([3, 4])
+    assert part.x is data.x
+    _, yb = part.batch(torch.arange(2))
+    np.testing.assert_array_equal(yb.numpy(), [3, 4])
+
+
+def test_window_targets_are_flattened_windows():
+    x = torch.arange(10.0).reshape(5, 2)
+    data = WindowDataset(x, x, window=2, y_window=True)
+    _, yb = data.batch(torch.tensor([1]))
+    np.testing.assert_array_equal(yb.numpy(), [[2, 3, 4, 5]])
+
+
+def test_ragged_padding_and_lengths():
+    padded, lengths = pad_ragged([np.ones((3, 2)), np.ones((5, 2))])
+    assert padded.shape == (2, 5, 2)
+    np.testing.assert_array_equal(lengths, [3, 5])
+    assert padded[0, 3:].sum() == 0
+    data = WindowDataset(torch.from_numpy(padded), lengths=torch.from_numpy(lengths))
+    xb, _ = data.batch(torch.tensor([1]))
+    assert set(xb) == {"x", "lengths"}
+
+
+def test_batch_iterator_covers_every_sample_once_and_is_seeded():
+    data = WindowDataset(torch.zeros(10, 1), torch.arange(10.0))
+    batches = list(BatchIterator(data, batch_size=4, shuffle=True, seed=3))
+    assert [len(b[1]) for b in batches] == [4, 4, 2]
+    seen = torch.cat([b[1] for b in batches])
+    assert sorted(seen.tolist()) == list(range(10))
+    again = torch.cat([b[1] for b in BatchIterator(data, 4, shuffle=True, seed=3)])
+    assert torch.equal(seen, again)
+    assert len(BatchIterator(data, batch_size=4)) == 3
+
+
+def test_to_tensor_copies_read_only_arrays():
+    array = np.ones((4, 2), dtype=np.float32)
+    assert np.shares_memory(to_tensor(array).numpy(), array)
+    array.flags.writeable = False
+    assert not np.shares_memory(to_tensor(array).numpy(), array)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 1000, 1025, 2051])
+def test_inference_batches_are_fixed_multiples(n):
+    seen = []
+    for positions, n_real in inference_batches(n, 1024):
+        assert len(positions) % INFERENCE_ROW_MULTIPLE == 0
+        assert len(positions) <= 1024
+        seen.extend(positions[:n_real].tolist())
+        assert positions.max() < n
+    assert seen == list(range(n))
+
+
+@pytest.mark.parametrize("hidden_size", [5, 32, 64])
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_row_outputs_do_not_depend_on_the_batch(hidden_size, n_channels):
+    """The reason for fixed-shape inference batches: a row's float32 output is
+    bit-identical whichever rows share its (padded) batch."""
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(n_channels, hidden_size, batch_first=True)
+    X = torch.randn(300, 12, n_channels)
+
+    def run(idx):
+        outputs = []
+        with torch.inference_mode():
+            for positions, n_real in inference_batches(len(idx), 1024):
+                _, h = gru(X[idx][positions])
+                outputs.append(h[-1][:n_real])
+        return torch.cat(outputs)
+
+    full = run(np.arange(300))
+    rng = np.random.default_rng(0)
+    for size in [1, 2, 3, 5, 13, 150, 299]:
+        idx = np.sort(rng.choice(300, size, replace=False))
+        assert torch.equal(run(idx), full[idx])
