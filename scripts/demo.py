@@ -53,10 +53,21 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(9, 4))
     history = passengers[passengers.index >= "1956-01-01"]
     ax.plot(history.index, history.to_numpy(), color="black", label="observed")
-    ax.plot(target_months, forecast, color="tab:blue", marker="o", ms=3,
-            label=f"GRU one-month-ahead (MAE {mae(forecast):.1f})")
-    ax.plot(target_months, seasonal, color="tab:orange", ls="--",
-            label=f"seasonal naive (MAE {mae(seasonal):.1f})")
+    ax.plot(
+        target_months,
+        forecast,
+        color="tab:blue",
+        marker="o",
+        ms=3,
+        label=f"GRU one-month-ahead (MAE {mae(forecast):.1f})",
+    )
+    ax.plot(
+        target_months,
+        seasonal,
+        color="tab:orange",
+        ls="--",
+        label=f"seasonal naive (MAE {mae(seasonal):.1f})",
+    )
     ax.axvline(target_months[0], color="grey", lw=0.8)
     ax.set_ylabel("passengers (thousands)")
     ax.set_title("skgru GRURegressor on the airline series")

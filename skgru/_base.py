@@ -65,7 +65,10 @@ class BaseGRU(BaseEstimator):
         "window_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -124,13 +127,15 @@ class BaseGRU(BaseEstimator):
     def _encode_targets(
         self, y: np.ndarray | None, layout: Layout, reset: bool
     ) -> torch.Tensor | None:
-        """Training targets as a tensor; ``reset`` (a new fit) records their encoding."""
+        """Training targets as a tensor; ``reset`` (a new fit) records the encoding."""
         raise NotImplementedError
 
     def _n_outputs(self, layout: Layout) -> int:
         raise NotImplementedError
 
-    def _revin_channels(self, layout: Layout) -> tuple[list[int] | None, list[int] | None]:
+    def _revin_channels(
+        self, layout: Layout
+    ) -> tuple[list[int] | None, list[int] | None]:
         """Channels normalised per window, and the channel of each output."""
         return None, None
 
@@ -162,7 +167,9 @@ class BaseGRU(BaseEstimator):
         lengths = None if layout.lengths is None else torch.from_numpy(layout.lengths)
         if layout.window is None:
             return WindowDataset(to_tensor(layout.x), y, lengths=lengths)
-        x = to_tensor(edge_pad(layout.x.astype(np.float32, copy=False), self._series_pad()))
+        x = to_tensor(
+            edge_pad(layout.x.astype(np.float32, copy=False), self._series_pad())
+        )
         return WindowDataset(x, y, window=layout.window)
 
     def _batch_size(self, n: int) -> int:
@@ -209,7 +216,9 @@ class BaseGRU(BaseEstimator):
         self.net_.module_.eval()
         self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
         if self.early_stopping:
-            self.validation_loss_curve_ = [float(v) for v in net.history[:, "valid_loss"]]
+            self.validation_loss_curve_ = [
+                float(v) for v in net.history[:, "valid_loss"]
+            ]
         self.n_iter_ = len(self.loss_curve_)
         self._fitted_window = layout.window
         if not stopper.converged_:
@@ -218,6 +227,7 @@ class BaseGRU(BaseEstimator):
                 f"epochs before the loss stopped improving by tol={self.tol}. "
                 "Increase max_iter, or raise learning_rate_init.",
                 ConvergenceWarning,
+                stacklevel=4,
             )
         return layout
 
@@ -274,7 +284,9 @@ class BaseGRU(BaseEstimator):
         device = next(module.parameters()).device
         outputs = []
         with torch.inference_mode():
-            for positions, n_real in inference_batches(len(dataset), INFERENCE_BATCH_SIZE):
+            for positions, n_real in inference_batches(
+                len(dataset), INFERENCE_BATCH_SIZE
+            ):
                 xb = _to_device(dataset.inputs(positions), device)
                 if fn is None:
                     out = module(**xb) if isinstance(xb, dict) else module(xb)

@@ -45,7 +45,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
     >>> import numpy as np
     >>> from skgru import GRUClassifier
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(100, 10, 2))          # 100 recordings, 10 steps, 2 channels
+    >>> X = rng.normal(size=(100, 10, 2))  # 100 recordings, 10 steps, 2 channels
     >>> y = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
     >>> clf = GRUClassifier(hidden_size=16, max_iter=30, random_state=0).fit(X, y)
     >>> clf.classes_
@@ -108,7 +108,9 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
     def _y_params(self) -> dict:
         return {}
 
-    def _encode_targets(self, y: np.ndarray, layout: Layout, reset: bool) -> torch.Tensor:
+    def _encode_targets(
+        self, y: np.ndarray, layout: Layout, reset: bool
+    ) -> torch.Tensor:
         check_classification_targets(y)
         if reset:
             encoder = LabelEncoder().fit(y)
@@ -133,7 +135,9 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         return len(self.classes_)
 
     def _criterion(self):
-        return torch.nn.CrossEntropyLoss, {"weight": torch.from_numpy(self._class_weights)}
+        return torch.nn.CrossEntropyLoss, {
+            "weight": torch.from_numpy(self._class_weights)
+        }
 
     def _stratify(self, targets: torch.Tensor) -> np.ndarray:
         return targets.numpy()
@@ -207,4 +211,5 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         labels : ndarray of shape (n_samples,)
             The most probable class of each sample.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

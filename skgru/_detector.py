@@ -15,10 +15,10 @@ from ._validation import Layout
 from ._windows import WindowDataset, edge_pad, to_tensor
 
 # contamination="auto": a sample is an outlier when its root-mean-square error
-# is beyond Tukey's far-out fence of the training samples' RMS errors,
-# Q3 + 3 * IQR. (On squared errors, whose tail is long, the fence would flag
-# a few per cent of normal data.)
-AUTO_FENCE_IQRS = 3.0
+# is beyond Tukey's fence (the boxplot rule) of the training samples' RMS
+# errors, Q3 + 1.5 * IQR. On squared errors, whose tail is long, the same
+# fence would flag several per cent of normal data.
+AUTO_FENCE_IQRS = 1.5
 
 
 @fill_doc
@@ -38,6 +38,11 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
     error divided by the median error on the training data (a typical
     training row scores about -1).
 
+    Rows at the start of a call have less than a window of history (it is
+    padded with the call's first row), so a model that forecasts a smooth
+    signal well often flags them. To judge the first rows of new data, pass
+    the ``window_size`` rows before them too, and keep the tail of the result.
+
     Parameters
     ----------
     {parameters}
@@ -49,10 +54,11 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
     contamination : "auto" or float in (0, 0.5], default="auto"
         A float is the expected share of outliers: ``offset_`` is the
         ``contamination`` quantile of the training scores. ``"auto"`` sets
-        ``offset_`` at Tukey's far-out fence of the training errors: a sample
-        is an outlier when its root-mean-square error exceeds ``Q3 + 3 * IQR``
-        of the RMS errors of the training samples. For Gaussian errors that
-        flags about 3 normal samples in 10,000.
+        ``offset_`` at Tukey's fence (the boxplot rule) of the training
+        errors: a sample is an outlier when its root-mean-square error exceeds
+        ``Q3 + 1.5 * IQR`` of the RMS errors of the training samples. For
+        Gaussian errors that flags about 1.6% of normal samples; new data the
+        model fits less well gets more.
 
     Attributes
     ----------
@@ -148,7 +154,7 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         steps = layout.x.shape[1] if layout.lengths is None else layout.lengths.min()
         if self.method == "forecast" and steps < 2:
             raise ValueError(
-                f"X has sequences of 1 feature(s) (time steps); method='forecast' "
+                "X has sequences of 1 feature(s) (time steps); method='forecast' "
                 "predicts the last step from the steps before it and needs at "
                 "least 2. Use method='reconstruction' or longer sequences."
             )
@@ -170,7 +176,9 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         mean, std = self._input_stats
         standardised = ((layout.x - mean) / std).astype(np.float32)
         if layout.window is not None:
-            x = to_tensor(edge_pad(layout.x.astype(np.float32, copy=False), self._series_pad()))
+            x = to_tensor(
+                edge_pad(layout.x.astype(np.float32, copy=False), self._series_pad())
+            )
             if self.method == "forecast":
                 # Padded by a whole window: window i ends at row i - 1.
                 index = torch.arange(layout.n_samples)

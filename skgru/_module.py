@@ -157,7 +157,5 @@ class GRUNetwork(nn.Module):
             last = h_n[-1]
         out = self.head(last)
         if revin and self.output_channels.numel():
-            out = (
-                out * scale[:, self.output_channels] + mean[:, self.output_channels]
-            )
+            out = out * scale[:, self.output_channels] + mean[:, self.output_channels]
         return out

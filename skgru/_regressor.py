@@ -108,7 +108,9 @@ class GRURegressor(RegressorMixin, BaseGRU):
     def _y_params(self) -> dict:
         return {"multi_output": True, "y_numeric": True}
 
-    def _encode_targets(self, y: np.ndarray, layout: Layout, reset: bool) -> torch.Tensor:
+    def _encode_targets(
+        self, y: np.ndarray, layout: Layout, reset: bool
+    ) -> torch.Tensor:
         y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if reset:
             self._y_ndim = np.ndim(y)
@@ -121,7 +123,9 @@ class GRURegressor(RegressorMixin, BaseGRU):
                 f"y has {y2.shape[1]} columns, but the fit being continued "
                 f"(warm_start=True) had {len(self._y_mean)}."
             )
-        return torch.from_numpy(((y2 - self._y_mean) / self._y_scale).astype(np.float32))
+        return torch.from_numpy(
+            ((y2 - self._y_mean) / self._y_scale).astype(np.float32)
+        )
 
     def _n_outputs(self, layout: Layout) -> int:
         return len(self._y_mean)
@@ -189,4 +193,3 @@ class GRURegressor(RegressorMixin, BaseGRU):
         z = self._forward(self._dataset(layout, None)).astype(np.float64)
         y = z * self._y_scale + self._y_mean
         return y.ravel() if self._y_ndim == 1 else y
-

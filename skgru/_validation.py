@@ -95,9 +95,7 @@ def _validate_ragged(estimator, X, y, reset, y_params):
         # it does for array input.
         _, y = check_X_y(np.zeros((len(sequences), 1)), y, **y_params)
     if reset and len(sequences) < 2:
-        raise ValueError(
-            f"X has 1 sample(s); {name} needs at least 2 to be fitted."
-        )
+        raise ValueError(f"X has 1 sample(s); {name} needs at least 2 to be fitted.")
     from ._windows import pad_ragged
 
     x, lengths = pad_ragged(sequences)
@@ -185,4 +183,3 @@ def validate_input(
             f"{window_size - 1} rows before them), or lower window_size."
         )
     return Layout(X, window_size), y
-

@@ -34,19 +34,33 @@ def cases():
     Xs, ys = series_data()
     Xq, yq = sequence_data()
     return [
-        pytest.param(GRURegressor(**SMALL), Xq, yq.astype(float), "predict", id="reg-seq"),
+        pytest.param(
+            GRURegressor(**SMALL), Xq, yq.astype(float), "predict", id="reg-seq"
+        ),
         pytest.param(
             GRURegressor(window_size=5, target_channel="a", **SMALL),
-            Xs, ys.astype(float), "predict", id="reg-series",
+            Xs,
+            ys.astype(float),
+            "predict",
+            id="reg-series",
         ),
         pytest.param(GRUClassifier(**SMALL), Xq, yq, "predict_proba", id="clf-seq"),
         pytest.param(
-            GRUClassifier(window_size=5, **SMALL), Xs, ys, "predict_proba", id="clf-series"
+            GRUClassifier(window_size=5, **SMALL),
+            Xs,
+            ys,
+            "predict_proba",
+            id="clf-series",
         ),
-        pytest.param(GRUAnomalyDetector(**SMALL), Xq, None, "score_samples", id="det-seq"),
+        pytest.param(
+            GRUAnomalyDetector(**SMALL), Xq, None, "score_samples", id="det-seq"
+        ),
         pytest.param(
             GRUAnomalyDetector(window_size=5, method="reconstruction", **SMALL),
-            Xs, None, "score_samples", id="det-series",
+            Xs,
+            None,
+            "score_samples",
+            id="det-series",
         ),
     ]
 
@@ -81,17 +95,20 @@ def test_inputs_are_never_modified(est, X, y, method):
 def test_pickle_round_trip(est, X, y, method):
     fitted = clone(est).fit(X, y)
     restored = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(getattr(restored, method)(X), getattr(fitted, method)(X))
+    np.testing.assert_array_equal(
+        getattr(restored, method)(X), getattr(fitted, method)(X)
+    )
     assert restored.module_ is restored.net_.module_
 
 
 def test_global_random_states_are_untouched():
     X, y = sequence_data()
     torch_state = torch.get_rng_state()
-    numpy_state = np.random.get_state()[1].copy()
+    numpy_state = np.random.get_state()[1].copy()  # noqa: NPY002
     GRURegressor(dropout=0.5, num_layers=2, **SMALL).fit(X, y).predict(X)
     assert torch.equal(torch.get_rng_state(), torch_state)
-    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)
+    global_state = np.random.get_state()[1]  # noqa: NPY002
+    np.testing.assert_array_equal(global_state, numpy_state)
 
 
 def test_nothing_is_printed_unless_verbose(capsys):

@@ -25,7 +25,9 @@ def test_basic_motions(split):
 def test_basic_motions_first_values_match_the_archive():
     X, y = load_basic_motions("train")
     assert y[0] == "Standing"
-    np.testing.assert_allclose(X[0, 0], [0.079106, 0.394032, 0.551444, 0.351565, 0.02397, 0.633883])
+    np.testing.assert_allclose(
+        X[0, 0], [0.079106, 0.394032, 0.551444, 0.351565, 0.02397, 0.633883]
+    )
 
 
 def test_unknown_split():

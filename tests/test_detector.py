@@ -26,7 +26,9 @@ def test_airline_spikes_are_flagged_at_their_own_rows(airline_split, seed):
 
 def test_outlier_contract():
     X = sine_series()
-    det = GRUAnomalyDetector(window_size=20, hidden_size=16, max_iter=20, random_state=0)
+    det = GRUAnomalyDetector(
+        window_size=20, hidden_size=16, max_iter=20, random_state=0
+    )
     labels = det.fit(X).predict(X)
     assert set(np.unique(labels)) <= {-1, 1}
     scores = det.score_samples(X)
@@ -45,10 +47,14 @@ def test_float_contamination_flags_that_share_of_the_training_rows():
     assert (det.fit(X).predict(X) == -1).sum() == 20
 
 
-def test_auto_contamination_flags_few_normal_rows():
+def test_auto_contamination_flags_a_few_normal_rows():
+    """Tukey's fence on RMS errors: about 1.6% of Gaussian errors lie beyond it."""
     X = sine_series(600) + np.random.default_rng(0).normal(0, 0.05, (600, 1))
-    det = GRUAnomalyDetector(window_size=20, hidden_size=16, max_iter=30, random_state=0)
-    assert (det.fit(X).predict(X) == -1).mean() < 0.01
+    det = GRUAnomalyDetector(
+        window_size=20, hidden_size=16, max_iter=30, random_state=0
+    )
+    share = (det.fit(X).predict(X) == -1).mean()
+    assert 0 < share < 0.04
 
 
 @pytest.mark.parametrize("method", ["forecast", "reconstruction"])
@@ -61,14 +67,17 @@ def test_a_spike_is_flagged_at_its_own_row(method):
     spiked[300] += 3.0
     labels = det.predict(spiked)
     assert labels[300] == -1
-    assert (labels[:300] == 1).mean() > 0.95  # rows before the spike are not flagged
+    # rows with a full window of history before the spike are not flagged
+    assert (labels[20:300] == 1).mean() > 0.95
 
 
 def test_a_slow_drift_is_not_an_anomaly_but_a_jump_is():
     rng = np.random.default_rng(0)
     t = np.arange(600)
     X = (np.sin(t / 4.0) + rng.normal(0, 0.05, 600))[:, None]
-    det = GRUAnomalyDetector(window_size=24, hidden_size=16, max_iter=40, random_state=0)
+    det = GRUAnomalyDetector(
+        window_size=24, hidden_size=16, max_iter=40, random_state=0
+    )
     det.fit(X)
     drift = X + (t / 150.0)[:, None]  # the level climbs by 4 over the series
     assert (det.predict(drift)[24:] == -1).mean() < 0.05

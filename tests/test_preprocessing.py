@@ -30,7 +30,12 @@ def test_lag_column_names_and_pandas_output():
 
 def test_default_names_without_a_dataframe():
     swt = SlidingWindowTransformer(window_size=2).fit(np.zeros((3, 2)))
-    assert list(swt.get_feature_names_out()) == ["x0_lag_1", "x1_lag_1", "x0_lag_0", "x1_lag_0"]
+    assert list(swt.get_feature_names_out()) == [
+        "x0_lag_1",
+        "x1_lag_1",
+        "x0_lag_0",
+        "x1_lag_0",
+    ]
 
 
 def test_unflattened_windows_are_a_read_only_view():

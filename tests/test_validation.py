@@ -39,7 +39,9 @@ def test_nan_in_3d_X():
 def test_series_shorter_than_the_window(Est):
     X = rng.normal(size=(6, 2))
     y = None if Est is GRUAnomalyDetector else np.arange(6) % 2
-    with pytest.raises(ValueError, match="window_size=10 needs a series of at least 10"):
+    with pytest.raises(
+        ValueError, match="window_size=10 needs a series of at least 10"
+    ):
         Est(window_size=10).fit(X, y)
 
 
@@ -54,7 +56,9 @@ def test_predict_on_a_series_shorter_than_the_window():
 def test_wrong_feature_count_at_predict(window_size):
     X = rng.normal(size=(30, 4))
     reg = GRURegressor(window_size=window_size, max_iter=1).fit(X, X[:, 0])
-    with pytest.raises(ValueError, match="X has 3 features, but GRURegressor is expecting 4"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but GRURegressor is expecting 4"
+    ):
         reg.predict(X[:, :3])
 
 
