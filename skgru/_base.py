@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._module import GRUNetwork
-from ._net import StopWhenConverged, build_net, random_split, tail_split
+from ._net import RandomSplit, StopWhenConverged, TailSplit, build_net
 from ._validation import Layout, validate_input
 from ._windows import (
     WindowDataset,
@@ -78,9 +78,6 @@ class BaseGRU(BaseEstimator):
         "verbose": ["verbose"],
         "device": [str, torch.device],
     }
-
-    # Series layout: the window of row t ends at row t - _series_pad_extra.
-    _series_pad_extra = 0
 
     def __init__(
         self,
@@ -152,15 +149,31 @@ class BaseGRU(BaseEstimator):
         """The trained :class:`torch.nn.Module` (held by ``net_``)."""
         return self.net_.module_
 
-    def _validate(self, X, y=None, *, reset: bool) -> tuple[Layout, np.ndarray | None]:
-        """Validate ``X``, and in ``fit`` (``reset``) ``y`` too when supervised."""
-        params = self._y_params() if reset else None
-        return validate_input(
+    def _validate(
+        self, X, y=None, *, reset: bool, fitting: bool = False
+    ) -> tuple[Layout, np.ndarray | None]:
+        """Validate ``X``; when ``fitting`` a supervised estimator, ``y`` too.
+
+        ``reset`` (a new fit, not a warm-started one) records
+        ``n_features_in_`` and ``feature_names_in_``; otherwise ``X`` must
+        match them, and its layout must match the fitted network.
+        """
+        params = self._y_params() if fitting else None
+        layout, y = validate_input(
             self, X, y, reset=reset, window_size=self.window_size, y_params=params
         )
+        if not reset and layout.n_channels != len(self._input_stats[0]):
+            raise ValueError(
+                f"X gives {layout.n_channels} channel(s) per time step, but "
+                f"{type(self).__name__} was fitted on "
+                f"{len(self._input_stats[0])}: pass X in the layout used for fit "
+                "(2-D univariate sequences, 3-D sequences or a series)."
+            )
+        return layout, y
 
     def _series_pad(self) -> int:
-        return self.window_size - 1 + self._series_pad_extra
+        """Rows of padding before a series: the window of row t ends at row t."""
+        return self.window_size - 1
 
     def _dataset(self, layout: Layout, y: torch.Tensor | None) -> WindowDataset:
         """Model inputs (and targets) of ``layout`` as a :class:`WindowDataset`."""
@@ -180,19 +193,20 @@ class BaseGRU(BaseEstimator):
             return -(-n // n_batches)
         return min(self.batch_size, n)
 
-    def _seed_context(self, seed: int):
+    @contextlib.contextmanager
+    def _seeded(self, seed: int):
+        """Seed torch for the block, restoring the caller's RNG states after."""
         device = torch.device(self.device)
         devices = [device.index or 0] if device.type == "cuda" else []
-        stack = contextlib.ExitStack()
-        stack.enter_context(torch.random.fork_rng(devices=devices))
-        torch.manual_seed(seed)
-        return stack
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
 
     # --------------------------------------------------------------------- fit
     def _fit(self, X, y=None) -> Layout:
         """Validate, build or reuse the net, train; return the validated input."""
         continuing = self.warm_start and hasattr(self, "net_")
-        layout, y = self._validate(X, y, reset=not continuing)
+        layout, y = self._validate(X, y, reset=not continuing, fitting=True)
         if continuing and layout.window != self._fitted_window:
             raise ValueError(
                 "warm_start=True continues the previous fit, which used "
@@ -205,13 +219,13 @@ class BaseGRU(BaseEstimator):
         dataset = self._dataset(layout, targets)
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        with self._seed_context(seed):
-            if continuing:
-                net = self.net_
-            else:
-                net = self._build_net(layout, seed, targets)
+        with self._seeded(seed):
+            net = self.net_ if continuing else self._build_net(layout, seed, targets)
+            stopper = dict(net.callbacks_)["stop_when_converged"]
+            if continuing:  # this call's stopping parameters apply
+                net.max_epochs = self.max_iter
+                stopper.tol, stopper.n_iter_no_change = self.tol, self.n_iter_no_change
             net.partial_fit(dataset, None)
-        stopper = dict(net.callbacks_)["stop_when_converged"]
         self.net_ = net
         self.net_.module_.eval()
         self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
@@ -249,9 +263,9 @@ class BaseGRU(BaseEstimator):
         if not self.early_stopping:
             train_split = None
         elif layout.window is not None:
-            train_split = tail_split(self.validation_fraction)
+            train_split = TailSplit(self.validation_fraction)
         else:
-            train_split = random_split(
+            train_split = RandomSplit(
                 self.validation_fraction, seed, self._stratify(targets)
             )
         stopper = StopWhenConverged(

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import torch
+from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback, GradientNormClipping
 
@@ -64,35 +65,42 @@ class StopWhenConverged(Callback):
             raise KeyboardInterrupt
 
 
-def tail_split(fraction: float):
+class TailSplit:
     """A skorch ``train_split`` holding out the last ``fraction`` of samples.
 
     Used in series layout, where neighbouring windows overlap: a random split
     would validate on windows that share rows with training windows.
     """
 
-    def split(dataset: WindowDataset, y=None, **fit_params):
+    def __init__(self, fraction: float) -> None:
+        self.fraction = fraction
+
+    def __call__(self, dataset: WindowDataset, y=None, **fit_params):
         n = len(dataset)
-        n_valid = max(1, int(round(fraction * n)))
-        return dataset.subset(np.arange(n - n_valid)), dataset.subset(
-            np.arange(n - n_valid, n)
+        n_valid = max(1, int(round(self.fraction * n)))
+        positions = np.arange(n)
+        return dataset.subset(positions[:-n_valid]), dataset.subset(
+            positions[-n_valid:]
         )
 
-    return split
 
+class RandomSplit:
+    """A skorch ``train_split`` holding out a random ``fraction`` of samples,
+    stratified by ``stratify`` when given (classifiers)."""
 
-def random_split(fraction: float, seed: int, stratify: np.ndarray | None):
-    """A skorch ``train_split`` holding out a random ``fraction`` of samples."""
-    from sklearn.model_selection import train_test_split
+    def __init__(self, fraction: float, seed: int, stratify: np.ndarray | None) -> None:
+        self.fraction = fraction
+        self.seed = seed
+        self.stratify = stratify
 
-    def split(dataset: WindowDataset, y=None, **fit_params):
-        positions = np.arange(len(dataset))
+    def __call__(self, dataset: WindowDataset, y=None, **fit_params):
         train, valid = train_test_split(
-            positions, test_size=fraction, random_state=seed, stratify=stratify
+            np.arange(len(dataset)),
+            test_size=self.fraction,
+            random_state=self.seed,
+            stratify=self.stratify,
         )
         return dataset.subset(train), dataset.subset(valid)
-
-    return split
 
 
 def build_net(

@@ -125,9 +125,11 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate(X, reset=False)
         windows = sliding_windows(edge_pad(X, self.window_size - 1), self.window_size)
-        if self.flatten:
-            return windows.reshape(len(X), -1)
-        return windows
+        if not self.flatten:
+            return windows
+        flat = windows.reshape(len(X), -1)
+        # window_size=1 reshapes without a copy: never hand out a view of X
+        return flat if flat.flags.writeable else flat.copy()
 
     def get_feature_names_out(self, input_features=None):
         """Names of the lag columns: ``<feature>_lag_<k>``, oldest lag first.

@@ -155,3 +155,21 @@ def test_module_is_the_trained_torch_module():
     reg = GRURegressor(**SMALL).fit(X, y)
     assert isinstance(reg.module_, torch.nn.Module)
     assert not reg.module_.training
+
+
+@pytest.mark.parametrize("window_size", [None, 5])
+def test_early_stopping_estimators_pickle(window_size):
+    X, y = series_data() if window_size else sequence_data()
+    clf = GRUClassifier(early_stopping=True, window_size=window_size, **SMALL).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_predict_in_another_layout_is_refused():
+    X, y = sequence_data()  # 3-D, 2 channels
+    reg = GRURegressor(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="X has 6 features, but GRURegressor"):
+        reg.predict(X[:, :, 0])
+    flat = GRURegressor(**SMALL).fit(X[:, :2, 0], y)  # 2-D: 2 time steps
+    with pytest.raises(ValueError, match="was fitted on 1"):
+        flat.predict(X[:, :3])  # 3-D with 2 channels

@@ -90,3 +90,11 @@ def test_windows_match_those_of_the_estimators_series_layout():
     layout_windows = est._dataset(Layout(X, 6), None).inputs(torch.arange(30))
     windows = SlidingWindowTransformer(window_size=6, flatten=False).fit_transform(X)
     np.testing.assert_array_equal(layout_windows.numpy(), windows.astype(np.float32))
+
+
+def test_window_of_one_row_is_a_writable_copy():
+    X = np.arange(6.0).reshape(3, 2)
+    out = SlidingWindowTransformer(window_size=1).fit_transform(X)
+    np.testing.assert_array_equal(out, X)
+    out[0, 0] = 99.0
+    assert X[0, 0] == 0.0
