@@ -8,12 +8,14 @@ before it, prints the error next to two naive baselines, and writes the plot
 from __future__ import annotations
 
 import time
+import warnings
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from skgru import GRURegressor  # noqa: E402
 from skgru.datasets import load_airline  # noqa: E402
@@ -31,7 +33,9 @@ def main() -> None:
 
     start = time.perf_counter()
     model = GRURegressor(window_size=12, target_channel="passengers", random_state=0)
-    model.fit(X[train], y[train])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X[train], y[train])
     seconds = time.perf_counter() - start
     # Predict over the whole history so that every test window is complete.
     forecast = model.predict(X)[test]
@@ -48,6 +52,8 @@ def main() -> None:
     print(f"  seasonal naive (same month last year)      MAE {mae(seasonal):6.1f}")
     print(f"  last value                                  MAE {mae(naive):6.1f}")
     print(f"  fitted in {seconds:.1f} s, {model.n_iter_} epochs")
+    for warning in caught:
+        print(f"  note: {warning.message}")
 
     target_months = passengers.index[1:][test]
     fig, ax = plt.subplots(figsize=(9, 4))
