@@ -23,29 +23,57 @@ from ._module import GRUNetwork
 from ._net import RandomSplit, StopWhenConverged, TailSplit, build_net
 from ._validation import Layout, validate_input
 from ._windows import (
+    INFERENCE_ROW_MULTIPLE,
     WindowDataset,
-    edge_pad,
     inference_batches,
     to_tensor,
 )
 
+# n_threads="auto": one torch thread for steps smaller than this many
+# (batch rows x hidden units); the caller's thread count for larger ones. On a
+# 2-core machine, one thread was as fast or faster below it and a second
+# thread gained 7-20% above it (benchmarks/RESULTS.md).
+THREADS_AUTO_MIN_WORK = 4096
+
 # Upper bound of batch_size="auto".
 AUTO_BATCH_SIZE = 32
 
-# Rows per inference batch (before padding to a multiple of 8).
-INFERENCE_BATCH_SIZE = 1024
+# Rows per chunk when computing input statistics.
+STATS_CHUNK_ROWS = 65536
+
+# Time steps per inference batch (rows x window): 1024 windows of 32 steps,
+# 256 of 128. Measured fastest for both the reference loop and skgru on this
+# CPU; a fixed number of rows would fall off for long windows.
+INFERENCE_STEPS = 32768
+
+
+def column_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each column of a 2-D array.
+
+    Computed in float64 over chunks of rows, so a long series is never
+    copied whole (a float64 copy of a float32 series would double it). A
+    constant column gets a standard deviation of 1.
+    """
+    chunks = range(0, len(x), STATS_CHUNK_ROWS)
+    total = sum(
+        x[i : i + STATS_CHUNK_ROWS].sum(axis=0, dtype=np.float64) for i in chunks
+    )
+    mean = total / len(x)
+    squares = sum(
+        ((x[i : i + STATS_CHUNK_ROWS] - mean) ** 2).sum(axis=0) for i in chunks
+    )
+    std = np.sqrt(squares / len(x))
+    std[~(std > 1e-12)] = 1.0
+    return mean, std
 
 
 def _channel_stats(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation over all real time steps."""
-    x = layout.x.reshape(-1, layout.n_channels)
+    x = layout.x
     if layout.lengths is not None:
-        steps = np.arange(layout.x.shape[1])
-        x = layout.x[steps[None, :] < layout.lengths[:, None]]
-    mean = x.mean(axis=0, dtype=np.float64)
-    std = x.std(axis=0, dtype=np.float64)
-    std[~(std > 1e-12)] = 1.0
-    return mean, std
+        steps = np.arange(x.shape[1])
+        x = x[steps[None, :] < layout.lengths[:, None]]
+    return column_stats(x.reshape(-1, layout.n_channels))
 
 
 def _to_device(batch, device: torch.device):
@@ -77,6 +105,7 @@ class BaseGRU(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [str, torch.device],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -98,6 +127,7 @@ class BaseGRU(BaseEstimator):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_threads="auto",
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -115,6 +145,7 @@ class BaseGRU(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.n_threads = n_threads
 
     # ----------------------------------------------------------- subclass hooks
     def _y_params(self) -> dict | None:
@@ -129,6 +160,10 @@ class BaseGRU(BaseEstimator):
 
     def _n_outputs(self, layout: Layout) -> int:
         raise NotImplementedError
+
+    def _target_scaling(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(mean, scale)`` that standardise the targets per batch, if any."""
+        return None
 
     def _revin_channels(
         self, layout: Layout
@@ -178,12 +213,18 @@ class BaseGRU(BaseEstimator):
     def _dataset(self, layout: Layout, y: torch.Tensor | None) -> WindowDataset:
         """Model inputs (and targets) of ``layout`` as a :class:`WindowDataset`."""
         lengths = None if layout.lengths is None else torch.from_numpy(layout.lengths)
+        scaling = None if y is None else self._target_scaling()
         if layout.window is None:
-            return WindowDataset(to_tensor(layout.x), y, lengths=lengths)
-        x = to_tensor(
-            edge_pad(layout.x.astype(np.float32, copy=False), self._series_pad())
+            return WindowDataset(
+                to_tensor(layout.x), y, lengths=lengths, y_scaling=scaling
+            )
+        return WindowDataset(
+            to_tensor(layout.x),
+            y,
+            window=layout.window,
+            pad=self._series_pad(),
+            y_scaling=scaling,
         )
-        return WindowDataset(x, y, window=layout.window)
 
     def _batch_size(self, n: int) -> int:
         if self.batch_size == "auto":
@@ -202,6 +243,30 @@ class BaseGRU(BaseEstimator):
             torch.manual_seed(seed)
             yield
 
+    @contextlib.contextmanager
+    def _threads(self, batch_rows: int):
+        """Run the block on the torch thread count ``n_threads`` chooses.
+
+        ``"auto"``: one thread when ``batch_rows * hidden_size`` is below
+        ``THREADS_AUTO_MIN_WORK``, else the caller's ``torch.get_num_threads()``.
+        The caller's setting is restored afterwards.
+        """
+        caller = torch.get_num_threads()
+        if self.n_threads != "auto":
+            wanted = self.n_threads
+        elif batch_rows * self.hidden_size < THREADS_AUTO_MIN_WORK:
+            wanted = 1
+        else:
+            wanted = caller
+        if wanted == caller:
+            yield
+            return
+        torch.set_num_threads(wanted)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(caller)
+
     # --------------------------------------------------------------------- fit
     def _fit(self, X, y=None) -> Layout:
         """Validate, build or reuse the net, train; return the validated input."""
@@ -219,7 +284,8 @@ class BaseGRU(BaseEstimator):
         dataset = self._dataset(layout, targets)
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        with self._seeded(seed):
+        batch_rows = self._batch_size(len(dataset))
+        with self._seeded(seed), self._threads(batch_rows):
             net = self.net_ if continuing else self._build_net(layout, seed, targets)
             stopper = dict(net.callbacks_)["stop_when_converged"]
             if continuing:  # this call's stopping parameters apply
@@ -292,22 +358,33 @@ class BaseGRU(BaseEstimator):
     def _forward(self, dataset: WindowDataset, fn=None) -> np.ndarray:
         """Module outputs for every sample, in fixed-shape batches (float32).
 
-        With ``fn``, ``fn(inputs, targets)`` is computed per batch instead.
+        A batch holds about ``INFERENCE_STEPS`` time steps; its rows are
+        padded to a multiple of ``INFERENCE_ROW_MULTIPLE`` (see
+        ``inference_batches``). With ``fn``,
+        ``fn(inputs, targets)`` is computed per batch instead.
         """
         module = self.net_.module_
         device = next(module.parameters()).device
-        outputs = []
-        with torch.inference_mode():
-            for positions, n_real in inference_batches(
-                len(dataset), INFERENCE_BATCH_SIZE
-            ):
+        steps = dataset.window or dataset.x.shape[1]
+        batch_size = max(INFERENCE_ROW_MULTIPLE, INFERENCE_STEPS // steps)
+        n = len(dataset)
+        result = None
+        done = 0
+        with torch.inference_mode(), self._threads(min(batch_size, n)):
+            for positions, n_real in inference_batches(n, batch_size):
                 xb = _to_device(dataset.inputs(positions), device)
                 if fn is None:
                     out = module(**xb) if isinstance(xb, dict) else module(xb)
                 else:
                     out = fn(xb, _to_device(dataset.targets(positions), device))
-                outputs.append(out[:n_real].cpu())
-        return torch.cat(outputs).numpy()
+                out = out[:n_real].cpu()
+                if n_real == n:  # a single batch: nothing to assemble
+                    return out.numpy()
+                if result is None:  # one output array, filled batch by batch
+                    result = torch.empty((n, *out.shape[1:]))
+                result[done : done + n_real] = out
+                done += n_real
+        return result.numpy()
 
     def _predict_layout(self, X) -> Layout:
         check_is_fitted(self)

@@ -79,6 +79,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_threads="auto",
     ):
         super().__init__(
             hidden_size=hidden_size,
@@ -97,6 +98,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
             random_state=random_state,
             verbose=verbose,
             device=device,
+            n_threads=n_threads,
         )
         self.class_weight = class_weight
 

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import BaseGRU
 from ._docs import fill_doc
 from ._validation import Layout
-from ._windows import WindowDataset, edge_pad, to_tensor
+from ._windows import WindowDataset, to_tensor
 
 # contamination="auto": a sample is an outlier when its root-mean-square error
 # is beyond Tukey's fence (the boxplot rule) of the training samples' RMS
@@ -117,6 +117,7 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_threads="auto",
     ):
         super().__init__(
             hidden_size=hidden_size,
@@ -135,6 +136,7 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
             random_state=random_state,
             verbose=verbose,
             device=device,
+            n_threads=n_threads,
         )
         self.method = method
         self.contamination = contamination
@@ -173,28 +175,24 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
     def _dataset(self, layout: Layout, y=None) -> WindowDataset:
         """Inputs and standardised targets of every sample."""
         self._check_layout(layout)
-        mean, std = self._input_stats
-        standardised = ((layout.x - mean) / std).astype(np.float32)
-        if layout.window is not None:
-            x = to_tensor(
-                edge_pad(layout.x.astype(np.float32, copy=False), self._series_pad())
-            )
-            if self.method == "forecast":
-                # Padded by a whole window: window i ends at row i - 1.
-                index = torch.arange(layout.n_samples)
-                return WindowDataset(
-                    x, to_tensor(standardised), window=layout.window, index=index
-                )
-            target = to_tensor(edge_pad(standardised, self._series_pad()))
-            return WindowDataset(x, target, window=layout.window, y_window=True)
+        scaling = tuple(torch.tensor(v, dtype=torch.float32) for v in self._input_stats)
         x = to_tensor(layout.x)
+        if layout.window is not None:
+            return WindowDataset(
+                x,
+                x,
+                window=layout.window,
+                pad=self._series_pad(),
+                y_window=self.method == "reconstruction",
+                y_scaling=scaling,
+            )
         if self.method == "reconstruction":
-            return WindowDataset(x, to_tensor(standardised).flatten(1))
+            return WindowDataset(x, x, y_scaling=scaling)
         if layout.lengths is None:
-            return WindowDataset(x[:, :-1], to_tensor(standardised[:, -1]))
-        last = layout.lengths - 1
-        target = to_tensor(standardised[np.arange(len(last)), last])
-        return WindowDataset(x, target, lengths=torch.from_numpy(last))
+            return WindowDataset(x[:, :-1], x[:, -1], y_scaling=scaling)
+        last = torch.from_numpy(layout.lengths - 1)
+        target = x[torch.arange(len(last)), last]
+        return WindowDataset(x, target, lengths=last, y_scaling=scaling)
 
     def _y_params(self) -> None:
         return None

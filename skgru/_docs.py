@@ -46,7 +46,14 @@ SHARED_PARAMETERS = """hidden_size : int, default=64
     verbose : int, default=0
         Print a line per epoch when positive; silent at 0.
     device : str or torch.device, default="cpu"
-        Where the network is trained and run, e.g. ``"cuda"``."""
+        Where the network is trained and run, e.g. ``"cuda"``.
+    n_threads : int or "auto", default="auto"
+        Torch intra-op threads for skgru's own work, restored to the caller's
+        ``torch.get_num_threads()`` afterwards. ``"auto"``: one thread when
+        a step is small (batch rows x ``hidden_size`` below 4096), where a
+        second thread costs more than it gains, else the caller's count.
+        Under ``GridSearchCV(n_jobs=...)`` or Dask, cap the caller's count
+        (e.g. ``OMP_NUM_THREADS=1``) so that workers do not oversubscribe."""
 
 SHARED_ATTRIBUTES = """n_features_in_ : int
         Number of features seen in ``fit``: columns of a 2-D ``X``, channels

@@ -105,6 +105,7 @@ class GRUNetwork(nn.Module):
         if norm_channels is not None:
             norm[list(norm_channels)] = True
         self.register_buffer("norm_mask", norm)
+        self.revin = bool(norm.any())  # a plain flag: no tensor op per call
         out = torch.as_tensor(
             output_channels if output_channels is not None else [], dtype=torch.long
         )
@@ -138,7 +139,7 @@ class GRUNetwork(nn.Module):
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
         x = self.standardize(x)
-        revin = bool(self.norm_mask.any())
+        revin = self.revin
         if revin:
             mean, scale = window_stats(x, lengths)
             mean = torch.where(self.norm_mask, mean, torch.zeros_like(mean))

@@ -117,7 +117,17 @@ def build_net(
     stopper: StopWhenConverged,
     verbose: int,
 ) -> NeuralNet:
-    """Build (not yet initialise) the skorch net that trains ``module``."""
+    """Build (not yet initialise) the skorch net that trains ``module``.
+
+    skorch calls every callback on every batch, so the ones with nothing to
+    do are switched off: the log printer unless ``verbose``, the validation
+    loss without a validation split.
+    """
+    unused = {}
+    if not verbose:
+        unused["callbacks__print_log"] = None
+    if train_split is None:
+        unused["callbacks__valid_loss"] = None
     return NeuralNet(
         module=module,
         criterion=criterion,
@@ -138,4 +148,5 @@ def build_net(
         verbose=verbose,
         device=device,
         **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
+        **unused,
     )

@@ -8,9 +8,10 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
 
-from ._base import BaseGRU
+from ._base import BaseGRU, column_stats
 from ._docs import fill_doc
 from ._validation import Layout
+from ._windows import to_tensor
 
 
 @fill_doc
@@ -78,6 +79,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_threads="auto",
     ):
         super().__init__(
             hidden_size=hidden_size,
@@ -96,6 +98,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
             random_state=random_state,
             verbose=verbose,
             device=device,
+            n_threads=n_threads,
         )
         self.target_channel = target_channel
 
@@ -111,20 +114,20 @@ class GRURegressor(RegressorMixin, BaseGRU):
     def _encode_targets(
         self, y: np.ndarray, layout: Layout, reset: bool
     ) -> torch.Tensor:
-        y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        y2 = np.reshape(y, (len(y), -1))
         if reset:
             self._y_ndim = np.ndim(y)
-            self._y_mean = y2.mean(axis=0)
-            scale = y2.std(axis=0)
-            scale[~(scale > 1e-12)] = 1.0
-            self._y_scale = scale
+            self._y_mean, self._y_scale = column_stats(y2)
         elif y2.shape[1] != len(self._y_mean):
             raise ValueError(
                 f"y has {y2.shape[1]} columns, but the fit being continued "
                 f"(warm_start=True) had {len(self._y_mean)}."
             )
-        return torch.from_numpy(
-            ((y2 - self._y_mean) / self._y_scale).astype(np.float32)
+        return to_tensor(y2)
+
+    def _target_scaling(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.tensor(self._y_mean, dtype=torch.float32), torch.tensor(
+            self._y_scale, dtype=torch.float32
         )
 
     def _n_outputs(self, layout: Layout) -> int:
@@ -190,6 +193,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
             Predictions, float64.
         """
         layout = self._predict_layout(X)
-        z = self._forward(self._dataset(layout, None)).astype(np.float64)
-        y = z * self._y_scale + self._y_mean
+        y = self._forward(self._dataset(layout, None)).astype(np.float64)
+        y *= self._y_scale
+        y += self._y_mean
         return y.ravel() if self._y_ndim == 1 else y

@@ -1,18 +1,17 @@
 """Windows, batches and datasets: pure numpy and torch, no scikit-learn.
 
-Series layout. A series of ``n`` rows is stored once, as one contiguous float32
-tensor with ``pad`` copies of its first row in front (edge padding). The window
-of sample ``i`` is rows ``i .. i + window - 1`` of that tensor; a batch of
-windows is gathered with one index operation, so memory stays O(n * f) and
-nothing is materialised beyond the batch in hand.
+Series layout. A series of ``n`` rows is held once, as a float32 tensor that
+shares memory with the caller's float32 array (a float64 series is converted
+once). The window of row ``i`` is rows ``i - pad .. i - pad + window - 1``,
+with row indices below 0 clamped to 0: the missing history of the first rows
+is the call's first row repeated (edge padding), without a padded copy. A
+batch of windows is gathered with one index operation, so memory stays
+O(n * f) and nothing is materialised beyond the batch in hand.
 
 * ``pad = window - 1``: the window of row ``t`` ends at ``t`` (regressor,
   classifier, reconstruction detector).
 * ``pad = window``: the window of row ``t`` ends at ``t - 1`` (forecast detector,
   which predicts row ``t`` from the rows before it).
-
-The first rows of a call therefore see their missing history as repetitions of
-the call's first row.
 
 Sequence layout. Samples are whole sequences ``(n, T, f)``. Variable-length
 sequences are zero-padded to the longest and carry their ``lengths``.
@@ -25,12 +24,17 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from ._memory import trim_heap
+
 # Inference batches are padded to a multiple of this many rows. Float32 GRU
 # kernels on x86 CPUs take another code path for a remainder of rows, which
-# changes the last bits of a row's output with the batch it happens to be in;
-# with every batch a multiple of 8 rows, a row's output is the same in any
-# batch, so predictions on a subset of rows equal those on the whole set.
-INFERENCE_ROW_MULTIPLE = 8
+# changes the last bits of a row's output with the batch it happens to be in.
+# Measured on this project's machines: unpadded single rows differ, while
+# batches padded to a multiple of 4 (or 8, 16, ...) give every row the same
+# output in any batch (tests/test_windows.py checks it), so predictions on a
+# subset of rows equal those on the whole set. 4 keeps a single-window
+# predict cheap (4 rows through the GRU, not 8).
+INFERENCE_ROW_MULTIPLE = 4
 
 
 def edge_pad(series: np.ndarray, pad: int) -> np.ndarray:
@@ -78,17 +82,24 @@ class WindowDataset(torch.utils.data.Dataset):
     Parameters
     ----------
     x : tensor
-        Series layout: the edge-padded series ``(n + pad, f)``.
+        Series layout: the series ``(n, f)`` itself, never copied or padded.
         Sequence layout: ``(n, T, f)``.
     y : tensor, optional
         Targets indexed by sample, or (``y_window=True``) a second series
-        padded like ``x`` whose window is the target.
+        whose window is the target.
     window : int, optional
         Window length; ``None`` for sequence layout.
+    pad : int
+        Series layout: the window of sample ``i`` is rows
+        ``i - pad .. i - pad + window - 1``; rows before the first are the
+        first row (edge padding, done by clamping the row index).
     lengths : tensor, optional
         Real length of each sequence (variable-length sequence layout).
     index : tensor, optional
-        The samples this dataset holds (a split holds a subset).
+        The samples this dataset holds (a split holds a subset); all when None.
+    y_scaling : pair of tensors, optional
+        ``(mean, scale)``: targets are standardised a batch at a time, so a
+        long target (or, for the detector, the series itself) is not copied.
     """
 
     def __init__(
@@ -97,43 +108,50 @@ class WindowDataset(torch.utils.data.Dataset):
         y: torch.Tensor | None = None,
         *,
         window: int | None = None,
+        pad: int = 0,
         lengths: torch.Tensor | None = None,
         index: torch.Tensor | None = None,
         y_window: bool = False,
+        y_scaling: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> None:
         self.x = x
         self.y = y
         self.window = window
+        self.pad = pad
         self.lengths = lengths
-        self.y_window = y_window
-        if index is None:
-            n = len(x) - window + 1 if window is not None else len(x)
-            index = torch.arange(n)
         self.index = index
-        self._offsets = torch.arange(window) if window is not None else None
+        self.y_window = y_window
+        self.y_scaling = y_scaling
+        if window is not None:
+            self._offsets = torch.arange(window) - pad
 
     def __len__(self) -> int:
-        return len(self.index)
+        return len(self.x) if self.index is None else len(self.index)
 
     def subset(self, positions: np.ndarray | torch.Tensor) -> WindowDataset:
-        """The dataset restricted to ``self.index[positions]``."""
+        """The dataset restricted to the samples at ``positions``."""
         return WindowDataset(
             self.x,
             self.y,
             window=self.window,
+            pad=self.pad,
             lengths=self.lengths,
-            index=self.index[torch.as_tensor(positions, dtype=torch.long)],
+            index=self._ids(torch.as_tensor(positions, dtype=torch.long)),
             y_window=self.y_window,
+            y_scaling=self.y_scaling,
         )
+
+    def _ids(self, positions: torch.Tensor) -> torch.Tensor:
+        return positions if self.index is None else self.index[positions]
 
     def _take(self, source: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         if self.window is None:
             return source[ids]
-        return source[ids[:, None] + self._offsets]
+        return source[(ids[:, None] + self._offsets).clamp_(min=0)]
 
     def inputs(self, positions: torch.Tensor) -> torch.Tensor | dict:
         """Model inputs of the samples at ``positions`` (one index operation)."""
-        ids = self.index[positions]
+        ids = self._ids(positions)
         xb = self._take(self.x, ids)
         if self.lengths is None:
             return xb
@@ -143,10 +161,13 @@ class WindowDataset(torch.utils.data.Dataset):
         """Targets of the samples at ``positions``."""
         if self.y is None:
             return None
-        ids = self.index[positions]
-        if self.y_window:
-            return self._take(self.y, ids).flatten(1)
-        return self.y[ids]
+        ids = self._ids(positions)
+        yb = self._take(self.y, ids) if self.y_window else self.y[ids]
+        if self.y_scaling is not None:
+            mean, scale = self.y_scaling
+            yb = (yb - mean) / scale
+        # window or sequence targets (reconstruction) are flattened per sample
+        return yb.flatten(1) if yb.ndim > 2 else yb
 
     def batch(self, positions: torch.Tensor) -> tuple:
         return self.inputs(positions), self.targets(positions)
@@ -186,11 +207,13 @@ class BatchIterator:
 
     def __iter__(self) -> Iterator[tuple]:
         n = len(self.dataset)
+        # int32 order: half the memory of int64 on a long series
         if self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
+            order = torch.randperm(n, generator=self.generator, dtype=torch.int32)
         else:
-            order = torch.arange(n)
-        for start in range(0, n, self.batch_size):
+            order = torch.arange(n, dtype=torch.int32)
+        for number, start in enumerate(range(0, n, self.batch_size)):
+            trim_heap(number)
             yield self.dataset.batch(order[start : start + self.batch_size])
 
 
@@ -204,7 +227,8 @@ def inference_batches(n: int, batch_size: int) -> Iterator[tuple[torch.Tensor, i
     """
     step = INFERENCE_ROW_MULTIPLE
     batch_size = max(step, batch_size // step * step)
-    for start in range(0, n, batch_size):
+    for number, start in enumerate(range(0, n, batch_size)):
+        trim_heap(number)
         stop = min(start + batch_size, n)
         real = stop - start
         size = -(-real // step) * step

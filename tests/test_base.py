@@ -173,3 +173,26 @@ def test_predict_in_another_layout_is_refused():
     flat = GRURegressor(**SMALL).fit(X[:, :2, 0], y)  # 2-D: 2 time steps
     with pytest.raises(ValueError, match="was fitted on 1"):
         flat.predict(X[:, :3])  # 3-D with 2 channels
+
+
+def test_thread_count_follows_the_rule_and_is_restored(monkeypatch):
+    X, y = sequence_data()
+    caller = torch.get_num_threads()
+    seen = []
+    original = torch.set_num_threads
+
+    def spy(n):
+        seen.append(n)
+        original(n)
+
+    monkeypatch.setattr(torch, "set_num_threads", spy)
+    # batches of 20 rows x 8 hidden units: a small step, so "auto" uses 1
+    GRURegressor(**SMALL).fit(X, y).predict(X)
+    assert torch.get_num_threads() == caller
+    if caller > 1:
+        assert seen[0] == 1 and seen[-1] == caller
+    seen.clear()
+    GRURegressor(n_threads=caller, **SMALL).fit(X, y)
+    assert seen == []  # already the caller's count: nothing to change
+    GRURegressor(n_threads=caller + 1, **SMALL).fit(X, y)
+    assert seen == [caller + 1, caller]

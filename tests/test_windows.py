@@ -37,9 +37,9 @@ def test_sliding_windows_is_a_view_ending_at_each_row():
 def test_series_dataset_gathers_the_window_of_each_row():
     series = np.arange(20.0, dtype=np.float32).reshape(10, 2)
     w = 4
-    x = to_tensor(edge_pad(series, w - 1))
+    x = to_tensor(series)
     y = torch.arange(10.0)
-    data = WindowDataset(x, y, window=w)
+    data = WindowDataset(x, y, window=w, pad=w - 1)
     assert len(data) == 10
     xb, yb = data.batch(torch.tensor([0, 5, 9]))
     assert xb.shape == (3, w, 2)
@@ -48,16 +48,24 @@ def test_series_dataset_gathers_the_window_of_each_row():
     np.testing.assert_array_equal(yb.numpy(), [0, 5, 9])
 
 
-def test_dataset_storage_is_one_copy_of_the_series():
+def test_series_dataset_shares_the_callers_float32_series():
     series = np.zeros((1000, 3), dtype=np.float32)
-    data = WindowDataset(to_tensor(edge_pad(series, 49)), None, window=50)
-    # Storage grows with rows + padding, not with rows * window.
-    assert data.x.numel() == (1000 + 49) * 3
+    data = WindowDataset(to_tensor(series), None, window=50, pad=49)
+    # no padded copy, no window copy: the series itself is the storage
+    assert np.shares_memory(data.x.numpy(), series)
+    assert len(data) == 1000 and data.index is None
+
+
+def test_forecast_padding_ends_each_window_one_row_earlier():
+    series = np.arange(6.0, dtype=np.float32)[:, None]
+    data = WindowDataset(to_tensor(series), None, window=3, pad=3)
+    xb = data.inputs(torch.tensor([0, 1, 4]))[:, :, 0].numpy()
+    np.testing.assert_array_equal(xb, [[0, 0, 0], [0, 0, 0], [1, 2, 3]])
 
 
 def test_subset_keeps_the_source_and_selects_samples():
     x = torch.arange(12.0).reshape(6, 2)
-    data = WindowDataset(x, torch.arange(5.0), window=2)
+    data = WindowDataset(x, torch.arange(6.0), window=2, pad=1)
     part = data.subset([3, 4])
     assert part.x is data.x
     _, yb = part.batch(torch.arange(2))
@@ -66,8 +74,8 @@ def test_subset_keeps_the_source_and_selects_samples():
 
 def test_window_targets_are_flattened_windows():
     x = torch.arange(10.0).reshape(5, 2)
-    data = WindowDataset(x, x, window=2, y_window=True)
-    _, yb = data.batch(torch.tensor([1]))
+    data = WindowDataset(x, x, window=2, pad=1, y_window=True)
+    _, yb = data.batch(torch.tensor([2]))
     np.testing.assert_array_equal(yb.numpy(), [[2, 3, 4, 5]])
 
 
@@ -79,6 +87,14 @@ def test_ragged_padding_and_lengths():
     data = WindowDataset(torch.from_numpy(padded), lengths=torch.from_numpy(lengths))
     xb, _ = data.batch(torch.tensor([1]))
     assert set(xb) == {"x", "lengths"}
+
+
+def test_series_windows_match_the_padded_view():
+    """Clamped row indices give exactly the windows of an edge-padded copy."""
+    series = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    data = WindowDataset(to_tensor(series), None, window=5, pad=4)
+    expected = sliding_windows(edge_pad(series, 4), 5)
+    np.testing.assert_array_equal(data.inputs(torch.arange(20)).numpy(), expected)
 
 
 def test_batch_iterator_covers_every_sample_once_and_is_seeded():
