@@ -1,7 +1,8 @@
 """What the scikit-learn wrapper costs: skgru against a hand-written PyTorch loop.
 
-Run ``python benchmarks/run.py`` (about 8 minutes on 2 cores). It prints a
-Markdown report and writes it to ``benchmarks/RESULTS.md``.
+Run ``python benchmarks/run.py`` (about 8 minutes on 2 cores; ``--memory``
+adds the 5,000,000-row memory benchmark of ``benchmarks/memory.py``, about 5
+more). It prints a Markdown report and writes it to ``benchmarks/RESULTS.md``.
 
 Workload (one per size): a univariate float32 series (three sines plus noise),
 window -> next value, ``hidden_size=64``, one layer, batch 256, Adam at 1e-3,
@@ -200,7 +201,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="trainer pairs per row")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--latency-calls", type=int, default=1000)
-    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="also run benchmarks/memory.py (5M rows; about 5 more minutes)",
+    )
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args()
     caller_threads = torch.get_num_threads()
@@ -248,7 +253,7 @@ def main() -> None:
     latency = single_window_latency(args.latency_calls)
     print(f"single-window predict latency: {latency * 1e3:.3f} ms", flush=True)
     memory = None
-    if not args.skip_memory:
+    if args.memory:
         result = subprocess.run(
             [sys.executable, str(HERE / "memory.py")],
             capture_output=True,
@@ -272,7 +277,8 @@ def render(rows, latency, memory, peak_mb, args, seconds) -> str:
         "# skgru benchmark results",
         "",
         f"Machine: {machine()}.",
-        f"Command: `python benchmarks/run.py` ({seconds / 60:.1f} min in all). "
+        f"Command: `python benchmarks/run.py{' --memory' if args.memory else ''}` "
+        f"({seconds / 60:.1f} min in all). "
         f"Per row, {args.epochs} epochs of the reference and {args.epochs} of skgru "
         f"alternate epoch by epoch (A B A B ...); times are per-epoch medians.",
         "",
