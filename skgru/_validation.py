@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array, check_X_y, validate_data
 
+from ._windows import pad_ragged
+
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
@@ -96,8 +98,6 @@ def _validate_ragged(estimator, X, y, reset, y_params):
         _, y = check_X_y(np.zeros((len(sequences), 1)), y, **y_params)
     if reset and len(sequences) < 2:
         raise ValueError(f"X has 1 sample(s); {name} needs at least 2 to be fitted.")
-    from ._windows import pad_ragged
-
     x, lengths = pad_ragged(sequences)
     return Layout(x, None, lengths), y
 
