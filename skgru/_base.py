@@ -67,6 +67,16 @@ def column_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
+def float32_pair(
+    mean: np.ndarray, scale: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mean, scale)`` as float32 tensors, for per-batch standardisation."""
+    return (
+        torch.tensor(mean, dtype=torch.float32),
+        torch.tensor(scale, dtype=torch.float32),
+    )
+
+
 def _channel_stats(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation over all real time steps."""
     x = layout.x
@@ -360,8 +370,8 @@ class BaseGRU(BaseEstimator):
 
         A batch holds about ``INFERENCE_STEPS`` time steps; its rows are
         padded to a multiple of ``INFERENCE_ROW_MULTIPLE`` (see
-        ``inference_batches``). With ``fn``,
-        ``fn(inputs, targets)`` is computed per batch instead.
+        ``inference_batches``). With ``fn``, ``fn(inputs, targets)`` is
+        computed per batch instead.
         """
         module = self.net_.module_
         device = next(module.parameters()).device

@@ -9,7 +9,7 @@ import torch
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseGRU
+from ._base import BaseGRU, float32_pair
 from ._docs import fill_doc
 from ._validation import Layout
 from ._windows import WindowDataset, to_tensor
@@ -175,7 +175,7 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
     def _dataset(self, layout: Layout, y=None) -> WindowDataset:
         """Inputs and standardised targets of every sample."""
         self._check_layout(layout)
-        scaling = tuple(torch.tensor(v, dtype=torch.float32) for v in self._input_stats)
+        scaling = float32_pair(*self._input_stats)
         x = to_tensor(layout.x)
         if layout.window is not None:
             return WindowDataset(

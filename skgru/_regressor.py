@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
 
-from ._base import BaseGRU, column_stats
+from ._base import BaseGRU, column_stats, float32_pair
 from ._docs import fill_doc
 from ._validation import Layout
 from ._windows import to_tensor
@@ -126,9 +126,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         return to_tensor(y2)
 
     def _target_scaling(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.tensor(self._y_mean, dtype=torch.float32), torch.tensor(
-            self._y_scale, dtype=torch.float32
-        )
+        return float32_pair(self._y_mean, self._y_scale)
 
     def _n_outputs(self, layout: Layout) -> int:
         return len(self._y_mean)
