@@ -6,8 +6,9 @@ more). It prints a Markdown report and writes it to ``benchmarks/RESULTS.md``.
 
 Workload (one per size): a univariate float32 series (three sines plus noise),
 window -> next value, ``hidden_size=64``, one layer, batch 256, Adam at 1e-3,
-5 epochs. The reference is ``nn.GRU`` + ``nn.Linear`` on pre-built float32
-window tensors with shuffled index batches and ``zero_grad / backward / step``.
+5 epochs (10 for the shortest size). The reference is ``nn.GRU`` +
+``nn.Linear`` on pre-built float32 window tensors with shuffled index batches
+and ``zero_grad / backward / step``.
 skgru gets the series itself (series layout) and forms its windows on the fly.
 Both see the same windows (edge-padded series, one per row) and seeds, and
 run in one process, interleaved (reference, skgru, reference, skgru, ...),
@@ -36,7 +37,9 @@ from skgru import GRURegressor
 from skgru._windows import edge_pad
 
 HERE = Path(__file__).resolve().parent
-SIZES = [(20_000, 32), (80_000, 32), (20_000, 128)]
+# (series length, window, epochs per implementation): the shortest epochs get
+# more repeats, because a 1.5 s epoch is the most exposed to this machine's noise.
+SIZES = [(20_000, 32, 10), (80_000, 32, 5), (20_000, 128, 5)]
 HIDDEN, BATCH, LR = 64, 256, 1e-3
 PREDICT_BATCHES = (256, 1024, 4096)
 
@@ -141,25 +144,34 @@ def skorch_epoch(windows, y, threads):
     return float(net.history[-1, "dur"])
 
 
-def reference_predict_rate(model, windows):
-    """Best windows/s of the reference over a few batch sizes."""
-    best = 0.0
-    for batch in PREDICT_BATCHES:
-        start = time.perf_counter()
-        with torch.inference_mode():
-            for i in range(0, len(windows), batch):
-                model(windows[i : i + batch])
-        best = max(best, len(windows) / (time.perf_counter() - start))
-    return best
+def _rate(predict, n: int) -> float:
+    start = time.perf_counter()
+    predict()
+    return n / (time.perf_counter() - start)
 
 
-def skgru_predict_rate(est, series, repeats=3):
-    rates = []
+def reference_predict(model, windows, batch: int) -> None:
+    with torch.inference_mode():
+        for i in range(0, len(windows), batch):
+            model(windows[i : i + batch])
+
+
+def predict_rates(model, windows, est, series, repeats: int = 3):
+    """Best windows/s of the reference (at its best batch size) and of skgru.
+
+    One pass per batch size picks the reference's best; then that batch size
+    and skgru's ``predict`` alternate ``repeats`` times and each keeps its best.
+    """
+    n = len(windows)
+    best = max(
+        PREDICT_BATCHES,
+        key=lambda b: _rate(lambda: reference_predict(model, windows, b), n),
+    )
+    ref, ours = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        est.predict(series[:, None])
-        rates.append(len(series) / (time.perf_counter() - start))
-    return max(rates)
+        ref.append(_rate(lambda: reference_predict(model, windows, best), n))
+        ours.append(_rate(lambda: est.predict(series[:, None]), n))
+    return max(ref), max(ours)
 
 
 def single_window_latency(calls: int) -> float:
@@ -197,7 +209,9 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs per row (default: per size)"
+    )
     parser.add_argument("--repeats", type=int, default=1, help="trainer pairs per row")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--latency-calls", type=int, default=1000)
@@ -212,7 +226,8 @@ def main() -> None:
     started = time.perf_counter()
 
     rows = []
-    for n, window in SIZES:
+    for n, window, size_epochs in SIZES:
+        epochs = args.epochs or size_epochs
         series = make_series(n)
         x, target = series[:-1], series[1:]
         windows = prebuilt_windows(x, window)
@@ -223,18 +238,23 @@ def main() -> None:
             for rep in range(args.repeats):
                 reference = ReferenceTrainer(windows, y, seed=rep)
                 ours = SkgruTrainer(x, target, window, rep, threads)
-                for _ in range(args.epochs):  # interleaved: A B A B ...
+                for _ in range(epochs):  # interleaved: A B A B ...
                     ref_epochs.append(reference.epoch())
                     sk_epochs.append(ours.epoch())
             ref_model, est = reference.model.eval(), ours.est
-            ref_rate = reference_predict_rate(ref_model, windows)
-            sk_rate = skgru_predict_rate(est, x)
+            ref_rate, sk_rate = predict_rates(ref_model, windows, est, x)
             row = dict(
                 n=n,
                 window=window,
                 threads=threads,
                 ref=statistics.median(ref_epochs),
                 skgru=statistics.median(sk_epochs),
+                # each skgru epoch against the reference epoch just before it:
+                # cancels the drift of a shared machine between pairs
+                paired=statistics.median(
+                    s / r for r, s in zip(ref_epochs, sk_epochs, strict=True)
+                ),
+                epochs=len(sk_epochs),
                 skgru_setup=ours.setup,
                 ref_rate=ref_rate,
                 sk_rate=sk_rate,
@@ -279,8 +299,9 @@ def render(rows, latency, memory, peak_mb, args, seconds) -> str:
         f"Machine: {machine()}.",
         f"Command: `python benchmarks/run.py{' --memory' if args.memory else ''}` "
         f"({seconds / 60:.1f} min in all). "
-        f"Per row, {args.epochs} epochs of the reference and {args.epochs} of skgru "
-        f"alternate epoch by epoch (A B A B ...); times are per-epoch medians.",
+        "Per row, epochs of the reference and of skgru alternate (A B A B ...);"
+        " times are per-epoch medians, and `paired` is the median of each skgru"
+        " epoch's time over the reference epoch run just before it.",
         "",
         "skgru trains in series layout (windows gathered from the series by index);",
         "the reference and skorch get pre-built window tensors. `skgru / best ref`",
@@ -291,17 +312,18 @@ def render(rows, latency, memory, peak_mb, args, seconds) -> str:
         "building the net). The skorch column is one epoch of skorch's",
         "`NeuralNetRegressor` with its default DataLoader, as context.",
         "",
-        "| series | window | threads | reference s/epoch | skgru s/epoch | skgru / ref"
-        " | skgru / best ref | skgru fit set-up s | skorch NeuralNetRegressor s/epoch"
-        " | predict ref windows/s (best batch) | predict skgru windows/s"
-        " | skgru / ref predict |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| series | window | threads | epochs | reference s/epoch | skgru s/epoch"
+        " | skgru / ref | paired | skgru / best ref | skgru fit set-up s"
+        " | skorch NeuralNetRegressor s/epoch | predict ref windows/s (best batch)"
+        " | predict skgru windows/s | skgru / ref predict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         best = best_ref[(r["n"], r["window"])]
         lines.append(
-            f"| {r['n']:,} | {r['window']} | {r['threads']} | {r['ref']:.3f}"
-            f" | {r['skgru']:.3f} | {r['skgru'] / r['ref']:.3f}"
+            f"| {r['n']:,} | {r['window']} | {r['threads']} | {r['epochs']}"
+            f" | {r['ref']:.3f} | {r['skgru']:.3f} | {r['skgru'] / r['ref']:.3f}"
+            f" | {r['paired']:.3f}"
             f" | {r['skgru'] / best:.3f} | {r['skgru_setup']:.2f} | {r['skorch']:.2f}"
             f" | {r['ref_rate']:,.0f} | {r['sk_rate']:,.0f}"
             f" | {r['sk_rate'] / r['ref_rate']:.3f} |"

@@ -2,6 +2,7 @@
 
 from ._classifier import GRUClassifier
 from ._detector import GRUAnomalyDetector
+from ._persistence import load, save
 from ._regressor import GRURegressor
 from .preprocessing import SlidingWindowTransformer
 
@@ -10,6 +11,8 @@ __all__ = [
     "GRUClassifier",
     "GRURegressor",
     "SlidingWindowTransformer",
+    "load",
+    "save",
 ]
 
 __version__ = "0.1.0"

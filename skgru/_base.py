@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._module import GRUNetwork
 from ._net import RandomSplit, StopWhenConverged, TailSplit, build_net
+from ._threads import torch_threads
 from ._validation import Layout, validate_input
 from ._windows import (
     INFERENCE_ROW_MULTIPLE,
@@ -28,12 +29,7 @@ from ._windows import (
     inference_batches,
     to_tensor,
 )
-
-# n_threads="auto": one torch thread for steps smaller than this many
-# (batch rows x hidden units); the caller's thread count for larger ones. On a
-# 2-core machine, one thread was as fast or faster below it and a second
-# thread gained 7-20% above it (benchmarks/RESULTS.md).
-THREADS_AUTO_MIN_WORK = 4096
+from .exceptions import FitInterruptedWarning
 
 # Upper bound of batch_size="auto".
 AUTO_BATCH_SIZE = 32
@@ -86,6 +82,35 @@ def _channel_stats(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     return column_stats(x.reshape(-1, layout.n_channels))
 
 
+def _check_device(device) -> None:
+    """Reject a device torch does not know, or CUDA where there is none."""
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as error:
+        raise ValueError(
+            f"device={device!r} is not a torch device: pass 'cpu', 'cuda' or "
+            f"'cuda:<index>' ({error})."
+        ) from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(device)!r}, but CUDA is not available on this machine "
+            f"(torch {torch.__version__}). Pass device='cpu'."
+        )
+
+
+def _finite(out: np.ndarray) -> np.ndarray:
+    """``out``, unless the network produced NaN or infinity: never return those."""
+    if not np.isfinite(out).all():
+        bad = int((~np.isfinite(out)).any(axis=tuple(range(1, out.ndim))).sum())
+        raise FloatingPointError(
+            f"The network's output is NaN or infinite for {bad} sample(s), so "
+            "no prediction is returned. X is finite, so its values are too "
+            "extreme for float32 (rescale X) or the weights are broken (fit "
+            "again with a lower learning_rate_init)."
+        )
+    return out
+
+
 def _to_device(batch, device: torch.device):
     if isinstance(batch, dict):
         return {k: v.to(device) for k, v in batch.items()}
@@ -94,6 +119,18 @@ def _to_device(batch, device: torch.device):
 
 class BaseGRU(BaseEstimator):
     """Parameters, training and inference shared by the skgru estimators."""
+
+    # Fitted state that skgru.save writes besides the network (net_).
+    _saved_attributes: tuple[str, ...] = (
+        "n_features_in_",
+        "feature_names_in_",
+        "loss_curve_",
+        "validation_loss_curve_",
+        "n_iter_",
+        "_input_stats",
+        "_fitted_window",
+        "_network_kwargs",
+    )
 
     _parameter_constraints: dict = {
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
@@ -189,6 +226,10 @@ class BaseGRU(BaseEstimator):
         return None
 
     # ------------------------------------------------------------------ helpers
+    def __sklearn_is_fitted__(self) -> bool:
+        # the net, assigned last in fit: a fit that failed leaves none
+        return hasattr(self, "net_")
+
     @property
     def module_(self) -> torch.nn.Module:
         """The trained :class:`torch.nn.Module` (held by ``net_``)."""
@@ -248,39 +289,23 @@ class BaseGRU(BaseEstimator):
     def _seeded(self, seed: int):
         """Seed torch for the block, restoring the caller's RNG states after."""
         device = torch.device(self.device)
-        devices = [device.index or 0] if device.type == "cuda" else []
+        cuda = device.type == "cuda" and torch.cuda.is_available()
+        devices = [device.index or 0] if cuda else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             yield
 
-    @contextlib.contextmanager
     def _threads(self, batch_rows: int):
-        """Run the block on the torch thread count ``n_threads`` chooses.
-
-        ``"auto"``: one thread when ``batch_rows * hidden_size`` is below
-        ``THREADS_AUTO_MIN_WORK``, else the caller's ``torch.get_num_threads()``.
-        The caller's setting is restored afterwards.
-        """
-        caller = torch.get_num_threads()
-        if self.n_threads != "auto":
-            wanted = self.n_threads
-        elif batch_rows * self.hidden_size < THREADS_AUTO_MIN_WORK:
-            wanted = 1
-        else:
-            wanted = caller
-        if wanted == caller:
-            yield
-            return
-        torch.set_num_threads(wanted)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(caller)
+        """Context: the torch thread count ``n_threads`` chooses, restored after."""
+        return torch_threads(self.n_threads, batch_rows, self.hidden_size)
 
     # --------------------------------------------------------------------- fit
     def _fit(self, X, y=None) -> Layout:
         """Validate, build or reuse the net, train; return the validated input."""
         continuing = self.warm_start and hasattr(self, "net_")
+        if not continuing and hasattr(self, "net_"):
+            del self.net_  # a failed refit must not leave the old net in use
+        _check_device(self.device)
         layout, y = self._validate(X, y, reset=not continuing, fitting=True)
         if continuing and layout.window != self._fitted_window:
             raise ValueError(
@@ -296,12 +321,26 @@ class BaseGRU(BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         batch_rows = self._batch_size(len(dataset))
         with self._seeded(seed), self._threads(batch_rows):
-            net = self.net_ if continuing else self._build_net(layout, seed, targets)
+            if continuing:
+                net = self.net_
+            else:
+                self._network_kwargs = self._module_kwargs(layout)
+                net = self._new_net(seed)
+                mean, std = self._input_stats
+                net.module_.set_input_scaling(
+                    torch.as_tensor(mean), torch.as_tensor(std)
+                )
             stopper = dict(net.callbacks_)["stop_when_converged"]
-            if continuing:  # this call's stopping parameters apply
-                net.max_epochs = self.max_iter
-                stopper.tol, stopper.n_iter_no_change = self.tol, self.n_iter_no_change
+            # this call's data and stopping parameters apply; a continued fit
+            # shuffles anew rather than repeating its first epochs' order
+            net.train_split = self._train_split(layout, seed, targets)
+            net.batch_size = batch_rows
+            net.iterator_train__seed = seed + len(net.history)
+            net.max_epochs = self.max_iter
+            stopper.tol, stopper.n_iter_no_change = self.tol, self.n_iter_no_change
             net.partial_fit(dataset, None)
+        if stopper.interrupted_ and not continuing and not stopper.epochs_:
+            raise KeyboardInterrupt  # nothing trained that could be kept
         self.net_ = net
         self.net_.module_.eval()
         self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
@@ -311,7 +350,17 @@ class BaseGRU(BaseEstimator):
             ]
         self.n_iter_ = len(self.loss_curve_)
         self._fitted_window = layout.window
-        if not stopper.converged_:
+        if stopper.interrupted_:
+            warnings.warn(
+                f"{type(self).__name__}.fit was interrupted after "
+                f"{stopper.epochs_} of max_iter={self.max_iter} epochs. The "
+                f"estimator keeps the weights of its last finished epoch "
+                f"(n_iter_={self.n_iter_}); fit again with warm_start=True to "
+                "continue training.",
+                FitInterruptedWarning,
+                stacklevel=4,
+            )
+        elif not stopper.converged_:
             warnings.warn(
                 f"{type(self).__name__} stopped after max_iter={self.max_iter} "
                 f"epochs before the loss stopped improving by tol={self.tol}. "
@@ -321,11 +370,12 @@ class BaseGRU(BaseEstimator):
             )
         return layout
 
-    def _build_net(self, layout: Layout, seed: int, targets: torch.Tensor | None):
+    def _module_kwargs(self, layout: Layout) -> dict:
+        """Arguments of the :class:`GRUNetwork` fitted on ``layout``."""
         norm, out = self._revin_channels(layout)
-        module = GRUNetwork(
-            layout.n_channels,
-            self._n_outputs(layout),
+        return dict(
+            n_channels=layout.n_channels,
+            n_outputs=self._n_outputs(layout),
             hidden_size=self.hidden_size,
             num_layers=self.num_layers,
             dropout=self.dropout,
@@ -333,32 +383,34 @@ class BaseGRU(BaseEstimator):
             norm_channels=norm,
             output_channels=out,
         )
-        mean, std = self._input_stats
-        module.set_input_scaling(torch.as_tensor(mean), torch.as_tensor(std))
-        criterion, criterion_kwargs = self._criterion()
+
+    def _train_split(self, layout: Layout, seed: int, targets: torch.Tensor | None):
+        """skorch ``train_split``: none, or the ``early_stopping`` hold-out."""
         if not self.early_stopping:
-            train_split = None
-        elif layout.window is not None:
-            train_split = TailSplit(self.validation_fraction)
-        else:
-            train_split = RandomSplit(
-                self.validation_fraction, seed, self._stratify(targets)
-            )
+            return None
+        if layout.window is not None:
+            return TailSplit(self.validation_fraction)
+        return RandomSplit(self.validation_fraction, seed, self._stratify(targets))
+
+    def _new_net(self, seed: int, device: str | None = None):
+        """The initialised skorch net, with a new network of ``_network_kwargs``."""
+        criterion, criterion_kwargs = self._criterion()
         stopper = StopWhenConverged(
             "valid_loss" if self.early_stopping else "train_loss",
             self.tol,
             self.n_iter_no_change,
         )
         net = build_net(
-            module,
+            GRUNetwork,
+            self._network_kwargs,
             criterion,
             criterion_kwargs=criterion_kwargs,
             learning_rate=self.learning_rate_init,
             max_epochs=self.max_iter,
-            batch_size=self._batch_size(layout.n_samples),
-            device=str(self.device),
+            batch_size=1,  # set per fit call, from that call's samples
+            device=str(self.device) if device is None else device,
             seed=seed,
-            train_split=train_split,
+            validation=self.early_stopping,
             stopper=stopper,
             verbose=self.verbose,
         )
@@ -389,12 +441,12 @@ class BaseGRU(BaseEstimator):
                     out = fn(xb, _to_device(dataset.targets(positions), device))
                 out = out[:n_real].cpu()
                 if n_real == n:  # a single batch: nothing to assemble
-                    return out.numpy()
+                    return _finite(out.numpy())
                 if result is None:  # one output array, filled batch by batch
                     result = torch.empty((n, *out.shape[1:]))
                 result[done : done + n_real] = out
                 done += n_real
-        return result.numpy()
+        return _finite(result.numpy())
 
     def _predict_layout(self, X) -> Layout:
         check_is_fitted(self)

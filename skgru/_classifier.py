@@ -54,6 +54,8 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
     (3, 2)
     """
 
+    _saved_attributes = (*BaseGRU._saved_attributes, "classes_", "_class_weights")
+
     _parameter_constraints: dict = {
         **BaseGRU._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],

@@ -87,6 +87,13 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
     np.int64(-1)
     """
 
+    _saved_attributes = (
+        *BaseGRU._saved_attributes,
+        "_n_steps",
+        "_error_scale",
+        "offset_",
+    )
+
     _parameter_constraints: dict = {
         **BaseGRU._parameter_constraints,
         "method": [StrOptions({"forecast", "reconstruction"})],

@@ -8,6 +8,7 @@ validation split unless ``early_stopping=True``, no printing unless
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -24,12 +25,20 @@ GRADIENT_CLIP_NORM = 1.0
 
 
 class StopWhenConverged(Callback):
-    """``MLPRegressor``'s stopping rule, plus a divergence guard.
+    """``MLPRegressor``'s stopping rule, with the last finished epoch kept safe.
 
     After each epoch, the monitored loss counts as an improvement when it is
     below the best loss so far minus ``tol``; ``n_iter_no_change`` epochs in a
-    row without one stop training. A non-finite loss raises
-    ``FloatingPointError`` at once.
+    row without one stop training.
+
+    It also keeps a copy of the weights and optimizer state of the last
+    finished epoch (a few copies of the parameters; nothing next to an
+    epoch's work) and puts them back when training ends badly:
+
+    * a non-finite loss: raises ``FloatingPointError`` saying what to change;
+    * a ``KeyboardInterrupt`` inside an epoch, which skorch swallows: the
+      half-trained epoch is dropped from the history and ``interrupted_`` is
+      set, for the estimator to say so.
     """
 
     def __init__(self, monitor: str, tol: float, n_iter_no_change: int) -> None:
@@ -41,19 +50,39 @@ class StopWhenConverged(Callback):
         self.best_ = math.inf
         self.no_improvement_ = 0
         self.converged_ = False
+        self.interrupted_ = False
+        self.epochs_ = 0
         return self
 
     def on_train_begin(self, net, **kwargs) -> None:
         self.initialize()
+        self._save(net)
+
+    def _save(self, net) -> None:
+        module = net.module_.state_dict()
+        self.saved_ = (
+            {k: v.detach().clone() for k, v in module.items()},
+            copy.deepcopy(net.optimizer_.state_dict()),
+            len(net.history),
+        )
+
+    def _restore(self, net) -> None:
+        module, optimizer, epochs = self.saved_
+        net.module_.load_state_dict(module)
+        net.optimizer_.load_state_dict(optimizer)
+        del net.history[epochs:]
 
     def on_epoch_end(self, net, **kwargs) -> None:
         loss = net.history[-1, self.monitor]
         if not math.isfinite(loss):
+            self._restore(net)
             raise FloatingPointError(
                 f"Training diverged: the {self.monitor.replace('_', ' ')} became "
-                f"{loss} at epoch {len(net.history)}. Lower learning_rate_init "
+                f"{loss} at epoch {len(net.history) + 1}. Lower learning_rate_init "
                 f"(it is {net.lr}), and check X and y for extreme values."
             )
+        self._save(net)
+        self.epochs_ += 1
         if loss > self.best_ - self.tol:
             self.no_improvement_ += 1
         else:
@@ -63,6 +92,14 @@ class StopWhenConverged(Callback):
             self.converged_ = True
             # skorch's documented way to end training early from a callback.
             raise KeyboardInterrupt
+
+    def on_train_end(self, net, **kwargs) -> None:
+        # Training ended before max_epochs without converging: skorch caught
+        # a KeyboardInterrupt that was not ours.
+        if not self.converged_ and self.epochs_ < net.max_epochs:
+            self.interrupted_ = True
+            self._restore(net)
+        self.saved_ = None  # no copy of the weights kept after training
 
 
 class TailSplit:
@@ -104,7 +141,8 @@ class RandomSplit:
 
 
 def build_net(
-    module: torch.nn.Module,
+    module: type[torch.nn.Module],
+    module_kwargs: dict,
     criterion: type,
     *,
     criterion_kwargs: dict,
@@ -113,20 +151,27 @@ def build_net(
     batch_size: int,
     device: str,
     seed: int,
-    train_split,
+    validation: bool,
     stopper: StopWhenConverged,
     verbose: int,
 ) -> NeuralNet:
-    """Build (not yet initialise) the skorch net that trains ``module``.
+    """Build (not yet initialise) the skorch net that trains a ``module``.
+
+    The module is given as a class and its arguments, for skorch to create:
+    a module instance passed in would stay referenced by the net's
+    ``module`` parameter, where pickle stores a second copy of the weights,
+    outside skorch's device mapping (a CUDA-fitted model would then fail to
+    unpickle on a CPU-only machine).
 
     skorch calls every callback on every batch, so the ones with nothing to
     do are switched off: the log printer unless ``verbose``, the validation
-    loss without a validation split.
+    loss without ``validation``. The ``train_split`` is set by each fit call,
+    for its own data.
     """
     unused = {}
     if not verbose:
         unused["callbacks__print_log"] = None
-    if train_split is None:
+    if not validation:
         unused["callbacks__valid_loss"] = None
     return NeuralNet(
         module=module,
@@ -139,7 +184,7 @@ def build_net(
         iterator_train__shuffle=True,
         iterator_train__seed=seed,
         iterator_valid=BatchIterator,
-        train_split=train_split,
+        train_split=None,
         callbacks=[
             ("gradient_norm_clipping", GradientNormClipping(GRADIENT_CLIP_NORM)),
             ("stop_when_converged", stopper),
@@ -147,6 +192,7 @@ def build_net(
         predict_nonlinearity=None,
         verbose=verbose,
         device=device,
+        **{f"module__{k}": v for k, v in module_kwargs.items()},
         **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
         **unused,
     )

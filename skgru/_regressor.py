@@ -54,6 +54,8 @@ class GRURegressor(RegressorMixin, BaseGRU):
     (2,)
     """
 
+    _saved_attributes = (*BaseGRU._saved_attributes, "_y_ndim", "_y_mean", "_y_scale")
+
     _parameter_constraints: dict = {
         **BaseGRU._parameter_constraints,
         "target_channel": [Integral, str, None],

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from ._memory import trim_heap
+from ._memory import HeapTrimmer
 
 # Inference batches are padded to a multiple of this many rows. Float32 GRU
 # kernels on x86 CPUs take another code path for a remainder of rows, which
@@ -212,8 +212,9 @@ class BatchIterator:
             order = torch.randperm(n, generator=self.generator, dtype=torch.int32)
         else:
             order = torch.arange(n, dtype=torch.int32)
-        for number, start in enumerate(range(0, n, self.batch_size)):
-            trim_heap(number)
+        trimmer = HeapTrimmer()
+        for start in range(0, n, self.batch_size):
+            trimmer.step()
             yield self.dataset.batch(order[start : start + self.batch_size])
 
 
@@ -227,8 +228,9 @@ def inference_batches(n: int, batch_size: int) -> Iterator[tuple[torch.Tensor, i
     """
     step = INFERENCE_ROW_MULTIPLE
     batch_size = max(step, batch_size // step * step)
-    for number, start in enumerate(range(0, n, batch_size)):
-        trim_heap(number)
+    trimmer = HeapTrimmer()
+    for start in range(0, n, batch_size):
+        trimmer.step()
         stop = min(start + batch_size, n)
         real = stop - start
         size = -(-real // step) * step

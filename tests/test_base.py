@@ -1,69 +1,22 @@
 """Behaviour every skgru estimator shares (skgru/_base.py)."""
 
-import pickle
+import logging
+import os
+import random
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from estimator_cases import SMALL, cases, sequence_data
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from skgru import GRUAnomalyDetector, GRUClassifier, GRURegressor
-
-SMALL = dict(hidden_size=8, max_iter=5, random_state=0)
-
-
-def series_data():
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame(
-        {"a": np.sin(np.arange(60) / 4.0), "b": rng.normal(size=60)},
-        index=pd.date_range("2024-01-01", periods=60, freq="D"),
-    )
-    return X, (X["a"] > 0).astype(int).to_numpy()
-
-
-def sequence_data():
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(40, 6, 2))
-    return X, (X[:, :, 0].sum(axis=1) > 0).astype(int)
-
-
-def cases():
-    Xs, ys = series_data()
-    Xq, yq = sequence_data()
-    return [
-        pytest.param(
-            GRURegressor(**SMALL), Xq, yq.astype(float), "predict", id="reg-seq"
-        ),
-        pytest.param(
-            GRURegressor(window_size=5, target_channel="a", **SMALL),
-            Xs,
-            ys.astype(float),
-            "predict",
-            id="reg-series",
-        ),
-        pytest.param(GRUClassifier(**SMALL), Xq, yq, "predict_proba", id="clf-seq"),
-        pytest.param(
-            GRUClassifier(window_size=5, **SMALL),
-            Xs,
-            ys,
-            "predict_proba",
-            id="clf-series",
-        ),
-        pytest.param(
-            GRUAnomalyDetector(**SMALL), Xq, None, "score_samples", id="det-seq"
-        ),
-        pytest.param(
-            GRUAnomalyDetector(window_size=5, method="reconstruction", **SMALL),
-            Xs,
-            None,
-            "score_samples",
-            id="det-series",
-        ),
-    ]
-
+from skgru import GRURegressor
+from skgru._module import GRUNetwork
+from skgru.exceptions import FitInterruptedWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -91,24 +44,41 @@ def test_inputs_are_never_modified(est, X, y, method):
         np.testing.assert_array_equal(y, y_before)
 
 
-@pytest.mark.parametrize("est, X, y, method", cases())
-def test_pickle_round_trip(est, X, y, method):
-    fitted = clone(est).fit(X, y)
-    restored = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(
-        getattr(restored, method)(X), getattr(fitted, method)(X)
+def global_state(folder):
+    """Everything of the process's and the folder's that skgru must not change."""
+    loggers = {
+        name: (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    return dict(
+        torch_rng=torch.get_rng_state(),
+        numpy_rng=np.random.get_state()[1].copy(),  # noqa: NPY002
+        python_rng=random.getstate(),
+        threads=torch.get_num_threads(),
+        interop_threads=torch.get_num_interop_threads(),
+        grad_enabled=torch.is_grad_enabled(),
+        default_dtype=torch.get_default_dtype(),
+        files=sorted(path.name for path in folder.iterdir()),
+        root_logger=(logging.root.level, list(logging.root.handlers)),
+        loggers=loggers,
+        warning_filters=list(warnings.filters),
     )
-    assert restored.module_ is restored.net_.module_
 
 
-def test_global_random_states_are_untouched():
-    X, y = sequence_data()
-    torch_state = torch.get_rng_state()
-    numpy_state = np.random.get_state()[1].copy()  # noqa: NPY002
-    GRURegressor(dropout=0.5, num_layers=2, **SMALL).fit(X, y).predict(X)
-    assert torch.equal(torch.get_rng_state(), torch_state)
-    global_state = np.random.get_state()[1]  # noqa: NPY002
-    np.testing.assert_array_equal(global_state, numpy_state)
+@pytest.mark.parametrize("est, X, y, method", cases())
+def test_fit_and_predict_leave_no_trace(est, X, y, method, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = global_state(tmp_path)
+    est = clone(est).set_params(dropout=0.5, num_layers=2)  # dropout draws too
+    getattr(est.fit(X, y), method)(X)
+    after = global_state(tmp_path)
+    assert torch.equal(after.pop("torch_rng"), before.pop("torch_rng"))
+    np.testing.assert_array_equal(after.pop("numpy_rng"), before.pop("numpy_rng"))
+    # loggers that torch creates on first use may appear, unconfigured
+    new = set(after["loggers"]) - set(before["loggers"])
+    assert all(after["loggers"].pop(name)[:2] == (0, []) for name in new)
+    assert after == before
 
 
 def test_nothing_is_printed_unless_verbose(capsys):
@@ -134,8 +104,71 @@ def test_convergence_warning_and_stopping_rule():
 
 def test_diverging_fit_raises_and_names_the_learning_rate():
     X, y = sequence_data()
+    reg = GRURegressor(learning_rate_init=1e30, max_iter=20)
     with pytest.raises(FloatingPointError, match="Lower learning_rate_init"):
-        GRURegressor(learning_rate_init=1e30, max_iter=20).fit(X * 1e20, y * 1e20)
+        reg.fit(X, y)
+    with pytest.raises(NotFittedError):  # no half-trained model to predict with
+        reg.predict(X)
+
+
+def test_a_diverging_continued_fit_keeps_the_last_good_weights():
+    X, y = sequence_data()
+    reg = GRURegressor(warm_start=True, **SMALL).fit(X, y)
+    before = reg.predict(X)
+    with pytest.raises(FloatingPointError, match="Training diverged"):
+        reg.fit(X, y * 1e30)  # its fitted target scaling makes the loss overflow
+    np.testing.assert_array_equal(reg.predict(X), before)
+    assert reg.n_iter_ == 5
+
+
+def test_predictions_are_never_nan():
+    X, y = sequence_data()
+    reg = GRURegressor(**SMALL).fit(X, y)
+    with torch.no_grad():
+        reg.module_.head.weight[0, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match="NaN or infinite for 40 sample"):
+        reg.predict(X)
+
+
+def interrupt_at_batch(monkeypatch, number):
+    """Make the network's forward pass raise KeyboardInterrupt at call ``number``."""
+    calls = 0
+    forward = GRUNetwork.forward
+
+    def interrupted(self, *args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == number:
+            raise KeyboardInterrupt
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(GRUNetwork, "forward", interrupted)
+
+
+def test_an_interrupted_fit_keeps_the_last_finished_epoch(monkeypatch):
+    X, y = sequence_data()  # 40 sequences: 2 batches of 20 per epoch
+    # the second batch of epoch 3, after the first one updated the weights
+    interrupt_at_batch(monkeypatch, 6)
+    with pytest.warns(FitInterruptedWarning, match="after 2 of max_iter=5 epochs"):
+        reg = GRURegressor(**SMALL).fit(X, y)
+    monkeypatch.undo()
+    assert reg.n_iter_ == len(reg.loss_curve_) == 2
+    two_epochs = GRURegressor(**{**SMALL, "max_iter": 2}).fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), two_epochs.predict(X))
+    assert reg.loss_curve_ == two_epochs.loss_curve_
+    reg.set_params(warm_start=True).fit(X, y)  # and it trains on from there
+    assert reg.n_iter_ == 7
+
+
+def test_an_interrupt_before_any_epoch_finishes_propagates(monkeypatch):
+    X, y = sequence_data()
+    reg = GRURegressor(**SMALL)
+    interrupt_at_batch(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        reg.fit(X, y)
+    monkeypatch.undo()
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
 
 
 def test_warm_start_continues_training():
@@ -155,14 +188,6 @@ def test_module_is_the_trained_torch_module():
     reg = GRURegressor(**SMALL).fit(X, y)
     assert isinstance(reg.module_, torch.nn.Module)
     assert not reg.module_.training
-
-
-@pytest.mark.parametrize("window_size", [None, 5])
-def test_early_stopping_estimators_pickle(window_size):
-    X, y = series_data() if window_size else sequence_data()
-    clf = GRUClassifier(early_stopping=True, window_size=window_size, **SMALL).fit(X, y)
-    restored = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
 
 
 def test_predict_in_another_layout_is_refused():
@@ -196,3 +221,30 @@ def test_thread_count_follows_the_rule_and_is_restored(monkeypatch):
     assert seen == []  # already the caller's count: nothing to change
     GRURegressor(n_threads=caller + 1, **SMALL).fit(X, y)
     assert seen == [caller + 1, caller]
+
+
+def worker_threads(estimator, X, y):
+    """A scorer reporting the torch thread count of the process it runs in."""
+    return torch.get_num_threads()
+
+
+def test_parallel_search_and_cross_validation(monkeypatch):
+    # joblib gives each of n_jobs workers cpu_count // n_jobs threads unless
+    # the caller's environment already sets a count (as `make test` does)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    X, y = sequence_data()
+    base = GRURegressor(hidden_size=4, max_iter=3, random_state=0)
+    grid = {"hidden_size": [2, 4], "learning_rate_init": [1e-3, 1e-2]}
+    caller = torch.get_num_threads()
+    serial = GridSearchCV(base, grid, cv=3).fit(X, y)
+    parallel = GridSearchCV(base, grid, cv=3, n_jobs=2).fit(X, y)
+    assert parallel.best_params_ == serial.best_params_
+    np.testing.assert_array_equal(
+        parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
+    np.testing.assert_array_equal(
+        cross_val_score(base, X, y, cv=3, n_jobs=2), cross_val_score(base, X, y, cv=3)
+    )
+    threads = cross_val_score(base, X, y, cv=2, n_jobs=2, scoring=worker_threads)
+    assert threads.tolist() == [max(1, os.cpu_count() // 2)] * 2
+    assert torch.get_num_threads() == caller

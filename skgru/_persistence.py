@@ -1,0 +1,419 @@
+"""Save and load fitted estimators without pickle.
+
+A model file is one safetensors file: the network's weights and the optimizer
+state are its tensors, and everything else (the class, its parameters, the
+fitted attributes, the versions that wrote it) is JSON in its metadata.
+Loading parses that JSON into a closed set of types (numbers, strings, lists,
+numpy arrays of numbers or strings, and the few tagged types below), checks
+the class against skgru's own estimators and every tensor against the network
+that the file describes, and never unpickles or runs code from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+import sklearn
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from sklearn.utils.validation import check_is_fitted
+from skorch.history import History
+
+from ._classifier import GRUClassifier
+from ._detector import GRUAnomalyDetector
+from ._regressor import GRURegressor
+from .exceptions import InconsistentVersionWarning
+
+__all__ = ["load", "save"]
+
+FORMAT = "skgru"
+FORMAT_VERSION = 1
+_METADATA_KEY = "skgru"
+_ESTIMATORS = {
+    cls.__name__: cls for cls in (GRURegressor, GRUClassifier, GRUAnomalyDetector)
+}
+_MODULE_PREFIX = "module."
+_OPTIMIZER_PREFIX = "optimizer."
+
+
+def _versions() -> dict[str, str]:
+    try:
+        skgru_version = version("skgru")
+    except PackageNotFoundError:  # a source checkout that is not installed
+        from . import __version__ as skgru_version
+    return {
+        "skgru": skgru_version,
+        "torch": torch.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+# ---------------------------------------------------------------------- JSON
+_ARRAY_KINDS = "biuf"  # bool, signed and unsigned integers, floats
+
+
+def _encode(value, where: str):
+    """``value`` as JSON-ready data; tagged dicts for what JSON lacks."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    if isinstance(value, list):
+        return [_encode(v, where) for v in value]
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, where) for v in value]}
+    if isinstance(value, dict):
+        return {
+            "__dict__": [
+                [_encode(k, where), _encode(v, where)] for k, v in value.items()
+            ]
+        }
+    if isinstance(value, torch.device):
+        return {"__device__": str(value)}
+    if isinstance(value, np.random.RandomState):
+        name, keys, pos, has_gauss, cached = value.get_state()
+        return {"__random_state__": [name, keys.tolist(), pos, has_gauss, cached]}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in _ARRAY_KINDS + "U":
+            data = value.ravel().tolist()
+        elif value.dtype.kind == "O" and all(isinstance(v, str) for v in value.flat):
+            data = value.ravel().tolist()
+        else:
+            raise TypeError(
+                f"{where} is an array of dtype {value.dtype}, which the safe "
+                "format cannot hold (numbers and strings only). Use pickle or "
+                "joblib for this model, from a source you trust."
+            )
+        return {
+            "__ndarray__": {
+                "dtype": value.dtype.str,
+                "shape": list(value.shape),
+                "data": data,
+            }
+        }
+    raise TypeError(
+        f"{where} is a {type(value).__name__}, which the safe format cannot "
+        "hold. Use pickle or joblib for this model, from a source you trust."
+    )
+
+
+def _decode(value):
+    """Inverse of :func:`_encode`; anything else is refused."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict) or len(value) != 1:
+        raise ValueError(f"unexpected value {str(value)[:80]!r}")
+    ((tag, content),) = value.items()
+    if tag == "__tuple__":
+        return tuple(_decode(v) for v in _list(content))
+    if tag == "__dict__":
+        return {_decode(k): _decode(v) for k, v in map(_pair, _list(content))}
+    if tag == "__device__":
+        return torch.device(_string(content))
+    if tag == "__random_state__":
+        name, keys, pos, has_gauss, cached = _list(content)
+        state = np.random.RandomState()
+        state.set_state(
+            (_string(name), np.array(keys, dtype=np.uint32), pos, has_gauss, cached)
+        )
+        return state
+    if tag == "__ndarray__":
+        return _decode_array(content)
+    raise ValueError(f"unknown type tag {tag!r}")
+
+
+def _list(value) -> list:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list, found {str(value)[:80]!r}")
+    return value
+
+
+def _pair(value) -> list:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"expected a [key, value] pair, found {str(value)[:80]!r}")
+    return value
+
+
+def _string(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, found {str(value)[:80]!r}")
+    return value
+
+
+def _decode_array(content) -> np.ndarray:
+    if not isinstance(content, dict) or set(content) != {"dtype", "shape", "data"}:
+        raise ValueError("malformed array")
+    dtype = np.dtype(_string(content["dtype"]))
+    if dtype.kind not in _ARRAY_KINDS + "UO":
+        raise ValueError(f"array dtype {dtype} is not allowed")
+    data = _list(content["data"])
+    if not all(isinstance(v, bool | int | float | str) for v in data):
+        raise ValueError("array elements must be numbers or strings")
+    if dtype.kind == "O" and not all(isinstance(v, str) for v in data):
+        raise ValueError("object arrays may hold strings only")
+    array = np.empty(len(data), dtype=dtype)
+    array[:] = data
+    return array.reshape([int(n) for n in _list(content["shape"])])
+
+
+# --------------------------------------------------------------------- save
+def save(estimator, path: str | os.PathLike) -> None:
+    """Save a fitted skgru estimator to a file that loading cannot run code from.
+
+    The file is a safetensors file: the network's weights and the optimizer
+    state as tensors, the estimator's class, parameters, fitted attributes and
+    the skgru, torch and scikit-learn versions as JSON metadata. Unlike a
+    pickle, loading it cannot execute code, so it is safe to load a model
+    that arrives from elsewhere. :func:`load` reads it back.
+
+    Parameters
+    ----------
+    estimator : GRURegressor, GRUClassifier or GRUAnomalyDetector
+        A fitted estimator. Its parameters must be numbers, strings, ``None``,
+        dicts of those (``class_weight``) or a ``numpy.random.RandomState``.
+    path : str or path-like
+        The file to write (conventionally ``*.safetensors``); an existing file
+        is replaced.
+
+    See Also
+    --------
+    load : Load an estimator saved by this function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgru import GRURegressor, load, save
+    >>> X = np.random.default_rng(0).normal(size=(32, 8))
+    >>> est = GRURegressor(hidden_size=4, max_iter=2, random_state=0)
+    >>> est = est.fit(X, X[:, -1])  # doctest: +SKIP
+    >>> save(est, "model.safetensors")  # doctest: +SKIP
+    >>> same = load("model.safetensors")  # doctest: +SKIP
+    """
+    name = type(estimator).__name__
+    if _ESTIMATORS.get(name) is not type(estimator):
+        raise TypeError(
+            f"save() writes skgru's estimators ({', '.join(_ESTIMATORS)}), not "
+            f"{name}. Save a Pipeline's skgru step with save() and the other "
+            "steps with joblib or skops."
+        )
+    check_is_fitted(estimator)
+    net = estimator.net_
+    tensors = {
+        _MODULE_PREFIX + k: v.detach().cpu().contiguous()
+        for k, v in net.module_.state_dict().items()
+    }
+    optimizer = net.optimizer_.state_dict()
+    for index, state in optimizer["state"].items():
+        for key, value in state.items():
+            tensors[f"{_OPTIMIZER_PREFIX}{index}.{key}"] = (
+                torch.as_tensor(value).detach().cpu().contiguous()
+            )
+    attributes = {
+        attr: _encode(getattr(estimator, attr), attr)
+        for attr in estimator._saved_attributes
+        if hasattr(estimator, attr)
+    }
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": _versions(),
+        "estimator": name,
+        "params": {
+            key: _encode(value, f"parameter {key}")
+            for key, value in estimator.get_params(deep=False).items()
+        },
+        "attributes": attributes,
+        "optimizer_groups": _encode(optimizer["param_groups"], "optimizer"),
+        "seed": int(net.iterator_train__seed),
+    }
+    save_file(tensors, os.fspath(path), metadata={_METADATA_KEY: json.dumps(header)})
+
+
+# --------------------------------------------------------------------- load
+def _read(path) -> tuple[dict, dict[str, torch.Tensor]]:
+    try:
+        with safe_open(os.fspath(path), framework="pt", device="cpu") as f:
+            metadata = f.metadata() or {}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+    except (SafetensorError, OSError, UnicodeDecodeError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a model file written by skgru.save "
+            f"(not a valid safetensors file: {error}). Only files written by "
+            "skgru.save can be loaded; they are never unpickled."
+        ) from None
+    if _METADATA_KEY not in metadata:
+        raise ValueError(
+            f"{os.fspath(path)!r} is a safetensors file, but not one written by "
+            "skgru.save (it has no skgru metadata)."
+        )
+    try:
+        header = json.loads(metadata[_METADATA_KEY])
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise ValueError(f"the skgru metadata is not valid JSON: {error}") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError("the skgru metadata does not describe an skgru model")
+    return header, tensors
+
+
+def _check_versions(saved) -> None:
+    if not isinstance(saved, dict):
+        raise ValueError("the skgru metadata has no valid 'versions'")
+    current = _versions()
+    differ = [
+        f"{package} {saved.get(package)} (now {now})"
+        for package, now in current.items()
+        if saved.get(package) != now
+    ]
+    if differ:
+        warnings.warn(
+            "This model was saved with " + ", ".join(differ) + ". It is "
+            "loaded, but its predictions may differ slightly and later "
+            "operations may fail; refit and save it again to be sure.",
+            InconsistentVersionWarning,
+            stacklevel=3,
+        )
+
+
+def _map_device(device) -> str:
+    kind = torch.device(device).type
+    if kind == "cuda" and not torch.cuda.is_available():
+        warnings.warn(
+            f"The model was fitted with device={str(device)!r}, but CUDA is not "
+            "available here: it is loaded on the CPU. Set device='cpu' before "
+            "fitting it again.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return "cpu"
+    return str(device)
+
+
+def load(path: str | os.PathLike):
+    """Load an estimator written by :func:`save`, without running any code from it.
+
+    The file's class must be one of skgru's estimators, its parameters must
+    pass the estimator's validation, and its tensors must match the network
+    it describes; otherwise loading is refused with a ``ValueError``. Nothing
+    in the file is unpickled. A model saved with other versions of skgru,
+    torch or scikit-learn is loaded with an
+    :class:`~skgru.exceptions.InconsistentVersionWarning`. A model fitted on
+    CUDA is loaded on the CPU when CUDA is not available, with a warning.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    estimator : GRURegressor, GRUClassifier or GRUAnomalyDetector
+        The fitted estimator, ready to predict; ``fit`` with
+        ``warm_start=True`` continues its training (the optimizer state is
+        restored too).
+
+    See Also
+    --------
+    save : Save a fitted estimator in this format.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgru import GRURegressor, load, save
+    >>> X = np.random.default_rng(0).normal(size=(32, 8))
+    >>> est = GRURegressor(hidden_size=4, max_iter=2, random_state=0)
+    >>> est = est.fit(X, X[:, -1])  # doctest: +SKIP
+    >>> save(est, "model.safetensors")  # doctest: +SKIP
+    >>> np.array_equal(load("model.safetensors").predict(X), est.predict(X))
+    ... # doctest: +SKIP
+    True
+    """
+    header, tensors = _read(path)
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"This model file has format version {header.get('format_version')!r}; "
+            f"this skgru reads version {FORMAT_VERSION}. Load it with the skgru "
+            "version that saved it."
+        )
+    _check_versions(header.get("versions"))
+    name = header.get("estimator")
+    if name not in _ESTIMATORS:
+        raise ValueError(
+            f"The model file names the class {name!r}, which is not one of "
+            f"skgru's estimators ({', '.join(_ESTIMATORS)}); refusing to load it."
+        )
+    try:
+        return _build(_ESTIMATORS[name], header, tensors)
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as error:
+        raise ValueError(
+            f"The model file is damaged or was altered, so it is not loaded: {error}"
+        ) from None
+
+
+def _build(cls, header: dict, tensors: dict[str, torch.Tensor]):
+    params = header["params"]
+    if not isinstance(params, dict) or set(params) != set(cls().get_params()):
+        raise ValueError(f"the parameters do not match {cls.__name__}'s")
+    estimator = cls(**{key: _decode(value) for key, value in params.items()})
+    estimator._validate_params()
+    attributes = header["attributes"]
+    if not isinstance(attributes, dict) or not set(attributes) <= set(
+        cls._saved_attributes
+    ):
+        raise ValueError("unexpected fitted attributes")
+    for attr, value in attributes.items():
+        setattr(estimator, attr, _decode(value))
+
+    if not isinstance(estimator._network_kwargs, dict):
+        raise ValueError("the network's description is not a mapping")
+    device = _map_device(estimator.device)
+    with estimator._seeded(0):  # the new network's initial weights: overwritten
+        net = estimator._new_net(int(header["seed"]), device=device)
+    state = {
+        k[len(_MODULE_PREFIX) :]: v
+        for k, v in tensors.items()
+        if k.startswith(_MODULE_PREFIX)
+    }
+    net.module_.load_state_dict(state, strict=True)  # names and shapes must match
+
+    n_params = len(list(net.module_.parameters()))
+    optimizer_state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith(_MODULE_PREFIX):
+            continue
+        index, _, field = key.removeprefix(_OPTIMIZER_PREFIX).partition(".")
+        if not key.startswith(_OPTIMIZER_PREFIX) or not index.isdigit():
+            raise ValueError(f"unexpected tensor {key!r}")
+        if int(index) >= n_params:
+            raise ValueError(f"optimizer state for unknown parameter {key!r}")
+        optimizer_state.setdefault(int(index), {})[field] = value.to(device)
+    groups = _decode(header["optimizer_groups"])
+    net.optimizer_.load_state_dict({"state": optimizer_state, "param_groups": groups})
+
+    net.history = History(_history_rows(estimator))
+    net.module_.eval()
+    estimator.net_ = net
+    return estimator
+
+
+def _history_rows(estimator) -> list[dict]:
+    """The per-epoch losses, as skorch history rows (for ``warm_start``)."""
+    rows = [
+        {"epoch": i + 1, "train_loss": loss}
+        for i, loss in enumerate(estimator.loss_curve_)
+    ]
+    for row, loss in zip(
+        rows, getattr(estimator, "validation_loss_curve_", []), strict=False
+    ):
+        row["valid_loss"] = loss
+    return rows

@@ -1,0 +1,312 @@
+"""Saving and loading: pickle, joblib and the safe format (skgru/_persistence.py)."""
+
+import io
+import json
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from estimator_cases import SMALL, cases, sequence_data, series_data
+from safetensors import safe_open
+from safetensors.torch import save_file
+from sklearn.base import clone
+from skorch.exceptions import DeviceWarning
+
+import skgru
+from skgru import GRUClassifier, GRURegressor, load, save
+from skgru.exceptions import InconsistentVersionWarning
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def pickle_round_trip(est, path):
+    return pickle.loads(pickle.dumps(est))
+
+
+def joblib_round_trip(est, path):
+    joblib.dump(est, path / "model.joblib")
+    return joblib.load(path / "model.joblib")
+
+
+def safe_round_trip(est, path):
+    save(est, path / "model.safetensors")
+    return load(path / "model.safetensors")
+
+
+ROUND_TRIPS = [pickle_round_trip, joblib_round_trip, safe_round_trip]
+
+
+@pytest.mark.parametrize("round_trip", ROUND_TRIPS)
+@pytest.mark.parametrize("est, X, y, method", cases())
+def test_round_trip_reproduces_predictions_exactly(
+    est, X, y, method, round_trip, tmp_path
+):
+    fitted = clone(est).fit(X, y)
+    restored = round_trip(fitted, tmp_path)
+    assert type(restored) is type(fitted)
+    np.testing.assert_array_equal(
+        getattr(restored, method)(X), getattr(fitted, method)(X)
+    )
+    if method != "predict":  # the labels (classifier) or flags (detector) too
+        np.testing.assert_array_equal(restored.predict(X), fitted.predict(X))
+    assert restored.get_params() == fitted.get_params()
+    assert restored.module_ is restored.net_.module_
+    assert restored.loss_curve_ == fitted.loss_curve_
+
+
+@pytest.mark.parametrize("round_trip", ROUND_TRIPS)
+@pytest.mark.parametrize("window_size", [None, 5])
+def test_round_trip_with_early_stopping(round_trip, window_size, tmp_path):
+    X, y = series_data() if window_size else sequence_data()
+    clf = GRUClassifier(early_stopping=True, window_size=window_size, **SMALL)
+    clf.fit(X, y)
+    restored = round_trip(clf, tmp_path)
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert restored.validation_loss_curve_ == clf.validation_loss_curve_
+
+
+@pytest.mark.parametrize("round_trip", ROUND_TRIPS)
+def test_a_loaded_model_continues_training_like_the_original(round_trip, tmp_path):
+    X, y = sequence_data()
+    reg = GRURegressor(warm_start=True, **SMALL).fit(X, y)
+    restored = round_trip(reg, tmp_path)
+    reg.fit(X, y)
+    restored.fit(X, y)  # the optimizer state and shuffling seed came along
+    assert restored.n_iter_ == reg.n_iter_ == 10
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+
+
+def test_safe_format_keeps_labels_parameters_and_names(tmp_path):
+    X, y = series_data()
+    labels = np.array(["calm", "storm"], dtype=object)[y]
+    rng = np.random.RandomState(7)
+    clf = GRUClassifier(
+        window_size=4, class_weight={"calm": 1.0, "storm": 3.0}, random_state=rng
+    )
+    clf.set_params(hidden_size=4, max_iter=2).fit(X, labels)
+    restored = safe_round_trip(clf, tmp_path)
+    assert restored.classes_.tolist() == ["calm", "storm"]
+    assert restored.classes_.dtype == clf.classes_.dtype
+    assert restored.class_weight == {"calm": 1.0, "storm": 3.0}
+    assert restored.feature_names_in_.tolist() == ["a", "b"]
+    assert restored.random_state.get_state()[1].tolist() == (
+        rng.get_state()[1].tolist()
+    )
+    assert restored.predict(X).tolist() == clf.predict(X).tolist()
+
+
+def test_save_refuses_what_it_cannot_write_safely(tmp_path):
+    X, y = sequence_data()
+    with pytest.raises(TypeError, match="writes skgru's estimators"):
+        save(object(), tmp_path / "m.safetensors")
+    reg = GRURegressor(**SMALL)
+    with pytest.raises(Exception, match="not fitted"):
+        save(reg, tmp_path / "m.safetensors")
+    reg.fit(X, y)
+    reg.set_params(random_state=object())
+    with pytest.raises(TypeError, match="parameter random_state is a object"):
+        save(reg, tmp_path / "m.safetensors")
+
+
+# ------------------------------------------------------------------ loading
+@pytest.fixture
+def saved(tmp_path):
+    X, y = sequence_data()
+    reg = GRURegressor(**SMALL).fit(X, y)
+    path = tmp_path / "model.safetensors"
+    save(reg, path)
+    return path, reg, X
+
+
+def read_file(path):
+    with safe_open(path, framework="pt") as f:
+        header = json.loads(f.metadata()["skgru"])
+        tensors = {key: f.get_tensor(key) for key in f.keys()}
+    return header, tensors
+
+
+def rewrite(path, header, tensors):
+    save_file(tensors, path, metadata={"skgru": json.dumps(header)})
+
+
+class Exploit:
+    """A pickle payload: unpickling it would create a file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_pickle_in_place_of_a_model_is_refused_and_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(pickle.dumps(Exploit(marker)))
+    with pytest.raises(ValueError, match="not a valid safetensors file"):
+        load(path)
+    assert not marker.exists()
+    # the control: unpickling the same bytes would have run the payload
+    pickle.loads(path.read_bytes()).close()
+    assert marker.exists()
+
+
+def test_pickle_opcodes_injected_into_a_model_file_are_refused(saved, tmp_path):
+    path, _, _ = saved
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(Exploit(marker))
+    data = path.read_bytes()
+    for tampered in (payload + data, data[:8] + payload + data[8:]):
+        path.write_bytes(tampered)
+        with pytest.raises(ValueError, match="not a valid safetensors file"):
+            load(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "tamper, message",
+    [
+        (lambda h, t: h.update(estimator="os.system"), "not one of skgru's"),
+        (lambda h, t: h.update(estimator="SlidingWindowTransformer"), "not one of"),
+        (
+            lambda h, t: h["params"].update(hidden_size={"__reduce__": ["os.system"]}),
+            "unknown type tag '__reduce__'",
+        ),
+        (
+            lambda h, t: h["attributes"].update(
+                _y_mean={"py/object": "subprocess.Popen"}
+            ),
+            "unknown type tag 'py/object'",
+        ),
+        (lambda h, t: h["attributes"].update(__class__="str"), "unexpected fitted"),
+        (lambda h, t: h["params"].update(hidden_size=-3), "'hidden_size' parameter"),
+        (lambda h, t: h["params"].pop("tol"), "parameters do not match"),
+        (lambda h, t: h.update(format_version=99), "format version 99"),
+        (lambda h, t: t.pop("module.head.bias"), "Missing key"),
+        (
+            lambda h, t: t.update({"module.evil": torch.zeros(1)}),
+            "Unexpected key",
+        ),
+        (
+            lambda h, t: t.update({"module.head.bias": torch.zeros(3)}),
+            "size mismatch",
+        ),
+        (lambda h, t: t.update({"optimizer.99.exp_avg": torch.zeros(1)}), "unknown"),
+        (
+            lambda h, t: h["attributes"].update(
+                feature_names_in_={
+                    "__ndarray__": {"dtype": "|V8", "shape": [1], "data": [0]}
+                }
+            ),
+            "dtype .* not allowed",
+        ),
+    ],
+)
+def test_tampered_model_files_are_refused(saved, tamper, message):
+    path, _, _ = saved
+    header, tensors = read_file(path)
+    tamper(header, tensors)
+    rewrite(path, header, tensors)
+    with pytest.raises(ValueError, match=message):
+        load(path)
+
+
+def test_other_safetensors_files_are_refused(tmp_path):
+    path = tmp_path / "weights.safetensors"
+    save_file({"w": torch.zeros(2)}, path)
+    with pytest.raises(ValueError, match="not one written by skgru.save"):
+        load(path)
+
+
+def test_loading_never_unpickles(saved, monkeypatch):
+    path, reg, X = saved
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("load() must not unpickle")
+
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "Unpickler", forbidden)
+    monkeypatch.setattr(torch, "load", forbidden)
+    np.testing.assert_array_equal(load(path).predict(X), reg.predict(X))
+
+
+@pytest.mark.parametrize("package", ["skgru", "torch", "scikit-learn"])
+def test_a_version_mismatch_warns(saved, package):
+    path, reg, X = saved
+    header, tensors = read_file(path)
+    header["versions"][package] = "0.0.1"
+    rewrite(path, header, tensors)
+    with pytest.warns(InconsistentVersionWarning, match=f"{package} 0.0.1 \\(now "):
+        restored = load(path)
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+
+
+def test_matching_versions_load_silently(saved):
+    path, _, _ = saved
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load(path)
+
+
+def test_versions_are_recorded(saved):
+    header, _ = read_file(saved[0])
+    assert header["versions"]["skgru"] == skgru.__version__
+    assert header["versions"]["torch"] == torch.__version__
+
+
+# ----------------------------------------------------------- CUDA to CPU
+def cuda_tagged_pickle(est):
+    """Pickle ``est`` as if fitted on a GPU: its tensors are recorded at
+    ``cuda:0`` (what ``torch.save`` writes for CUDA storages) and its device
+    is ``"cuda"``; loading needs the mapping to the CPU."""
+    est.set_params(device="cuda")
+    est.net_.device = "cuda"
+    original = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: "cuda:0"
+    try:
+        return pickle.dumps(est)
+    finally:
+        torch.serialization.location_tag = original
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the CPU-only mapping")
+@pytest.mark.filterwarnings("ignore:Setting self.device = cpu:UserWarning")
+@pytest.mark.parametrize("est, X, y, method", cases())
+def test_a_cuda_fitted_pickle_loads_on_a_cpu_only_machine(est, X, y, method):
+    fitted = clone(est).fit(X, y)
+    expected = getattr(fitted, method)(X)
+    data = cuda_tagged_pickle(fitted)
+    # the control: these tensors cannot be loaded here without a mapping
+    buffer = io.BytesIO()
+    original = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: "cuda:0"
+    try:
+        torch.save(torch.zeros(1), buffer)
+    finally:
+        torch.serialization.location_tag = original
+    with pytest.raises(RuntimeError, match="CUDA"):
+        torch.load(io.BytesIO(buffer.getvalue()))
+
+    with pytest.warns(DeviceWarning, match="no CUDA devices"):
+        restored = pickle.loads(data)
+    assert torch.device(restored.net_.device).type == "cpu"
+    assert next(restored.module_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(getattr(restored, method)(X), expected)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the CPU-only mapping")
+def test_a_cuda_fitted_safe_file_loads_on_the_cpu(tmp_path):
+    X, y = sequence_data()
+    reg = GRURegressor(**SMALL).fit(X, y)
+    reg.set_params(device="cuda")
+    save(reg, tmp_path / "m.safetensors")
+    with pytest.warns(UserWarning, match="CUDA is not available here"):
+        restored = load(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+    with pytest.raises(ValueError, match="CUDA is not available .* device='cpu'"):
+        restored.fit(X, y)
+    restored.set_params(device="cpu").fit(X, y)
