@@ -10,7 +10,7 @@ from sklearn.base import RegressorMixin, _fit_context
 
 from ._base import BaseGRU, column_stats, float32_pair
 from ._docs import fill_doc
-from ._validation import Layout
+from ._validation import Layout, check_float32_range
 from ._windows import to_tensor
 
 
@@ -116,7 +116,13 @@ class GRURegressor(RegressorMixin, BaseGRU):
     def _encode_targets(
         self, y: np.ndarray, layout: Layout, reset: bool
     ) -> torch.Tensor:
+        if np.asarray(y).dtype.kind not in "biuf":
+            raise ValueError(
+                f"y has dtype {np.asarray(y).dtype}, but GRURegressor needs "
+                "numeric targets. For labels, use GRUClassifier."
+            )
         y2 = np.reshape(y, (len(y), -1))
+        check_float32_range(y2, "y")
         if reset:
             self._y_ndim = np.ndim(y)
             self._y_mean, self._y_scale = column_stats(y2)

@@ -19,6 +19,16 @@ from ._windows import pad_ragged
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
+# The network computes in float32: larger values would become infinite.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+_LAYOUTS = (
+    "skgru takes either sequences, X of shape (n_samples, n_timesteps, "
+    "n_features) or (n_samples, n_timesteps) with window_size=None, or one "
+    "series in time order, X of shape (n_timesteps, n_features) with "
+    "window_size set"
+)
+
 
 @dataclass
 class Layout:
@@ -47,6 +57,43 @@ def _is_ragged(X: object) -> bool:
         return False
     shapes = {np.shape(item) for item in X}
     return len(shapes) > 1 and all(len(s) in (1, 2) for s in shapes)
+
+
+def check_float32_range(array: np.ndarray, name: str) -> None:
+    """Refuse finite values that float32, the network's precision, cannot hold."""
+    if array.dtype == np.float64 and array.size:
+        largest = float(np.max(np.abs(array)))
+        if largest > FLOAT32_MAX:
+            raise ValueError(
+                f"{name} has values up to {largest:.3g} in magnitude, beyond "
+                f"float32's range (±{FLOAT32_MAX:.3g}) that the network computes "
+                f"in. Rescale {name}, e.g. with a StandardScaler in a Pipeline."
+            )
+
+
+def _check_dimensions(X: object, ndim: int, window_size: int | None) -> None:
+    """Clear errors for X of a dimension no layout takes, before sklearn's."""
+    if ndim == 1 and not len(X):
+        raise ValueError(f"X is empty. {_LAYOUTS}.")
+    if ndim == 1:
+        hint = (
+            "pass a single series as a column, X.reshape(-1, 1) or series.to_frame()"
+            if window_size is not None
+            else "for one series in time order, set window_size and pass "
+            "X.reshape(-1, 1)"
+        )
+        raise ValueError(
+            f"X is 1-D, of shape {np.shape(X)}. Reshape your data: {hint}. {_LAYOUTS}."
+        )
+    if ndim > 3:
+        raise ValueError(f"X is {ndim}-D, of shape {np.shape(X)}. {_LAYOUTS}.")
+
+
+def _check_sequence_shape(x: np.ndarray) -> None:
+    if x.shape[1] == 0:
+        raise ValueError(f"X has 0 time steps (shape {x.shape}); {_LAYOUTS}.")
+    if x.shape[2] == 0:
+        raise ValueError(f"X has 0 features (shape {x.shape}); {_LAYOUTS}.")
 
 
 def _check_time_index(X: object) -> None:
@@ -79,10 +126,20 @@ def _validate_ragged(estimator, X, y, reset, y_params):
     sequences = []
     for i, item in enumerate(X):
         seq = check_array(
-            item, dtype=FLOAT_DTYPES, ensure_2d=False, input_name=f"X[{i}]"
+            item,
+            dtype=FLOAT_DTYPES,
+            ensure_2d=False,
+            ensure_min_samples=0,  # an empty sequence gets its own message
+            input_name=f"X[{i}]",
         )
         if seq.ndim == 1:
             seq = seq[:, None]
+        if not len(seq):
+            raise ValueError(
+                f"X[{i}] is an empty sequence (0 time steps); every sequence "
+                "needs at least one."
+            )
+        check_float32_range(seq, f"X[{i}]")
         sequences.append(seq)
     n_channels = {s.shape[1] for s in sequences}
     if len(n_channels) > 1:
@@ -133,6 +190,11 @@ def validate_input(
     layout : Layout
     y : ndarray or None
     """
+    if isinstance(window_size, bool):
+        raise ValueError(
+            f"window_size={window_size} is a bool; pass an int (the number of "
+            "rows in a window) or None."
+        )
     if _is_ragged(X):
         if window_size is not None:
             raise ValueError(
@@ -145,6 +207,7 @@ def validate_input(
     ndim = getattr(X, "ndim", None)
     if ndim is None:
         ndim = np.asarray(X, dtype=object).ndim
+    _check_dimensions(X, ndim, window_size)
     if ndim == 3 and window_size is not None:
         raise ValueError(
             f"X is 3-D (n_samples, n_timesteps, n_features), which is sequence "
@@ -168,7 +231,9 @@ def validate_input(
         X = validate_data(estimator, X, reset=reset, **check)
     else:
         X, y = validate_data(estimator, X, y, reset=reset, **check, **y_params)
+    check_float32_range(X, "X")
     if ndim == 3:
+        _check_sequence_shape(X)
         _check_n_channels(estimator, X.shape[2], reset)
 
     if window_size is None:

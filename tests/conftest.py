@@ -3,9 +3,23 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
 from sklearn.exceptions import ConvergenceWarning
 
 from skgru.datasets import load_airline
+
+# Property-based tests: the same examples on every run (derandomize), no
+# example database written to the working directory, no timing deadline on a
+# shared 2-core machine, and few enough examples to keep `make test` short.
+settings.register_profile(
+    "skgru",
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("skgru")
 
 
 @pytest.fixture(scope="session")

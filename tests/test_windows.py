@@ -1,7 +1,14 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.exceptions import ConvergenceWarning
 
+from skgru import GRUAnomalyDetector, GRURegressor
 from skgru._windows import (
     INFERENCE_ROW_MULTIPLE,
     BatchIterator,
@@ -148,3 +155,74 @@ def test_row_outputs_do_not_depend_on_the_batch(hidden_size, n_channels):
     for size in [1, 2, 3, 5, 13, 150, 299]:
         idx = np.sort(rng.choice(300, size, replace=False))
         assert torch.equal(run(idx), full[idx])
+
+
+# ------------------------------------------------------ property-based tests
+# The "skgru" hypothesis profile (tests/conftest.py) is derandomised, so CI
+# runs the same examples every time.
+finite32 = st.floats(-1e3, 1e3, allow_nan=False, width=32)
+
+
+@st.composite
+def series(draw, min_rows=1, max_rows=40, max_features=3):
+    n = draw(st.integers(min_rows, max_rows))
+    f = draw(st.integers(1, max_features))
+    return draw(arrays(np.float32, (n, f), elements=finite32))
+
+
+@given(x=series(), window=st.integers(1, 12), forecast=st.booleans())
+def test_the_window_of_row_t_is_rows_t_minus_w_plus_1_to_t(x, window, forecast):
+    # forecast (the detector's): rows t-w .. t-1, the rows before row t
+    pad = window if forecast else window - 1
+    data = WindowDataset(torch.from_numpy(x), window=window, pad=pad)
+    windows = data.inputs(torch.arange(len(x))).numpy()
+    assert windows.shape == (len(x), window, x.shape[1])
+    for t in range(len(x)):
+        rows = [max(0, r) for r in range(t - pad, t - pad + window)]  # edge pad
+        np.testing.assert_array_equal(windows[t], x[rows])
+
+
+SERIES_WINDOWS = (1, 3, 6)
+
+
+@pytest.fixture(scope="module")
+def series_models():
+    train = np.random.default_rng(0).normal(size=(60, 2))
+    params = dict(hidden_size=4, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        models = {
+            w: GRURegressor(window_size=w, **params).fit(train, train[:, 0])
+            for w in SERIES_WINDOWS
+        }
+        models["detector"] = GRUAnomalyDetector(window_size=3, **params).fit(train)
+        models["sequence"] = GRURegressor(**params).fit(train[:20], train[:20, 0])
+    return models
+
+
+@given(data=st.data())
+def test_series_predictions_are_one_per_row_from_that_rows_window(series_models, data):
+    window = data.draw(st.sampled_from(SERIES_WINDOWS))
+    x = data.draw(series(min_rows=window, max_rows=50, max_features=2))
+    x = x[:, :1].repeat(2, axis=1) if x.shape[1] == 1 else x
+    model = series_models[window]
+    out = model.predict(x)
+    assert out.shape == (len(x),)
+    # row t's prediction depends only on rows t-w+1 .. t
+    t = data.draw(st.integers(window - 1, len(x) - 1))
+    alone = model.predict(x[t - window + 1 : t + 1])
+    assert alone[-1] == out[t]
+
+
+@given(x=series(min_rows=3, max_rows=50, max_features=2))
+def test_detector_scores_one_per_row(series_models, x):
+    x = x[:, :1].repeat(2, axis=1) if x.shape[1] == 1 else x
+    model = series_models["detector"]
+    assert model.score_samples(x).shape == (len(x),)
+    assert model.predict(x).shape == (len(x),)
+
+
+@given(n=st.integers(1, 30), seed=st.integers(0, 2**16))
+def test_sequence_predictions_are_one_per_sequence(series_models, n, seed):
+    x = np.random.default_rng(seed).normal(size=(n, 2))  # 2 time steps, as fitted
+    assert series_models["sequence"].predict(x).shape == (n,)
