@@ -8,6 +8,7 @@ which channels are normalised per window.
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -19,67 +20,20 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._inference import forward_all
 from ._module import GRUNetwork
 from ._net import RandomSplit, StopWhenConverged, TailSplit, build_net
+from ._stats import channel_stats
 from ._threads import torch_threads
 from ._validation import Layout, validate_input
-from ._windows import (
-    INFERENCE_ROW_MULTIPLE,
-    WindowDataset,
-    inference_batches,
-    to_tensor,
-)
+from ._windows import WindowDataset, to_tensor
 from .exceptions import FitInterruptedWarning
+
+# Held while a block runs on a seeded global torch RNG (see BaseGRU._seeded).
+_SEEDED_LOCK = threading.RLock()
 
 # Upper bound of batch_size="auto".
 AUTO_BATCH_SIZE = 32
-
-# Rows per chunk when computing input statistics.
-STATS_CHUNK_ROWS = 65536
-
-# Time steps per inference batch (rows x window): 1024 windows of 32 steps,
-# 256 of 128. Measured fastest for both the reference loop and skgru on this
-# CPU; a fixed number of rows would fall off for long windows.
-INFERENCE_STEPS = 32768
-
-
-def column_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each column of a 2-D array.
-
-    Computed in float64 over chunks of rows, so a long series is never
-    copied whole (a float64 copy of a float32 series would double it). A
-    constant column gets a standard deviation of 1.
-    """
-    chunks = range(0, len(x), STATS_CHUNK_ROWS)
-    total = sum(
-        x[i : i + STATS_CHUNK_ROWS].sum(axis=0, dtype=np.float64) for i in chunks
-    )
-    mean = total / len(x)
-    squares = sum(
-        ((x[i : i + STATS_CHUNK_ROWS] - mean) ** 2).sum(axis=0) for i in chunks
-    )
-    std = np.sqrt(squares / len(x))
-    std[~(std > 1e-12)] = 1.0
-    return mean, std
-
-
-def float32_pair(
-    mean: np.ndarray, scale: np.ndarray
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(mean, scale)`` as float32 tensors, for per-batch standardisation."""
-    return (
-        torch.tensor(mean, dtype=torch.float32),
-        torch.tensor(scale, dtype=torch.float32),
-    )
-
-
-def _channel_stats(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation over all real time steps."""
-    x = layout.x
-    if layout.lengths is not None:
-        steps = np.arange(x.shape[1])
-        x = x[steps[None, :] < layout.lengths[:, None]]
-    return column_stats(x.reshape(-1, layout.n_channels))
 
 
 def _check_device(device) -> None:
@@ -96,25 +50,6 @@ def _check_device(device) -> None:
             f"device={str(device)!r}, but CUDA is not available on this machine "
             f"(torch {torch.__version__}). Pass device='cpu'."
         )
-
-
-def _finite(out: np.ndarray) -> np.ndarray:
-    """``out``, unless the network produced NaN or infinity: never return those."""
-    if not np.isfinite(out).all():
-        bad = int((~np.isfinite(out)).any(axis=tuple(range(1, out.ndim))).sum())
-        raise FloatingPointError(
-            f"The network's output is NaN or infinite for {bad} sample(s), so "
-            "no prediction is returned. X is finite, so its values are too "
-            "extreme for float32 (rescale X) or the weights are broken (fit "
-            "again with a lower learning_rate_init)."
-        )
-    return out
-
-
-def _to_device(batch, device: torch.device):
-    if isinstance(batch, dict):
-        return {k: v.to(device) for k, v in batch.items()}
-    return batch.to(device)
 
 
 class BaseGRU(BaseEstimator):
@@ -287,11 +222,16 @@ class BaseGRU(BaseEstimator):
 
     @contextlib.contextmanager
     def _seeded(self, seed: int):
-        """Seed torch for the block, restoring the caller's RNG states after."""
+        """Seed torch for the block, restoring the caller's RNG states after.
+
+        torch's random state is global to the process, so blocks running in
+        several threads at once (fits under joblib's threading backend) take
+        turns: each fit is then as repeatable as on its own.
+        """
         device = torch.device(self.device)
         cuda = device.type == "cuda" and torch.cuda.is_available()
         devices = [device.index or 0] if cuda else []
-        with torch.random.fork_rng(devices=devices):
+        with _SEEDED_LOCK, torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             yield
 
@@ -314,7 +254,7 @@ class BaseGRU(BaseEstimator):
                 "to change the layout."
             )
         if not continuing:
-            self._input_stats = _channel_stats(layout)
+            self._input_stats = channel_stats(layout)
         targets = self._encode_targets(y, layout, not continuing)
         dataset = self._dataset(layout, targets)
 
@@ -418,35 +358,8 @@ class BaseGRU(BaseEstimator):
 
     # --------------------------------------------------------------- inference
     def _forward(self, dataset: WindowDataset, fn=None) -> np.ndarray:
-        """Module outputs for every sample, in fixed-shape batches (float32).
-
-        A batch holds about ``INFERENCE_STEPS`` time steps; its rows are
-        padded to a multiple of ``INFERENCE_ROW_MULTIPLE`` (see
-        ``inference_batches``). With ``fn``, ``fn(inputs, targets)`` is
-        computed per batch instead.
-        """
-        module = self.net_.module_
-        device = next(module.parameters()).device
-        steps = dataset.window or dataset.x.shape[1]
-        batch_size = max(INFERENCE_ROW_MULTIPLE, INFERENCE_STEPS // steps)
-        n = len(dataset)
-        result = None
-        done = 0
-        with torch.inference_mode(), self._threads(min(batch_size, n)):
-            for positions, n_real in inference_batches(n, batch_size):
-                xb = _to_device(dataset.inputs(positions), device)
-                if fn is None:
-                    out = module(**xb) if isinstance(xb, dict) else module(xb)
-                else:
-                    out = fn(xb, _to_device(dataset.targets(positions), device))
-                out = out[:n_real].cpu()
-                if n_real == n:  # a single batch: nothing to assemble
-                    return _finite(out.numpy())
-                if result is None:  # one output array, filled batch by batch
-                    result = torch.empty((n, *out.shape[1:]))
-                result[done : done + n_real] = out
-                done += n_real
-        return _finite(result.numpy())
+        """Module outputs for every sample of ``dataset`` (see ``forward_all``)."""
+        return forward_all(self.net_.module_, dataset, self._threads, fn)
 
     def _predict_layout(self, X) -> Layout:
         check_is_fitted(self)

@@ -9,8 +9,9 @@ import torch
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseGRU, float32_pair
+from ._base import BaseGRU
 from ._docs import fill_doc
+from ._stats import float32_pair
 from ._validation import Layout
 from ._windows import WindowDataset, to_tensor
 

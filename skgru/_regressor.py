@@ -8,8 +8,9 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
 
-from ._base import BaseGRU, column_stats, float32_pair
+from ._base import BaseGRU
 from ._docs import fill_doc
+from ._stats import column_stats, float32_pair
 from ._validation import Layout, check_float32_range
 from ._windows import to_tensor
 

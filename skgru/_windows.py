@@ -5,8 +5,9 @@ shares memory with the caller's float32 array (a float64 series is converted
 once). The window of row ``i`` is rows ``i - pad .. i - pad + window - 1``,
 with row indices below 0 clamped to 0: the missing history of the first rows
 is the call's first row repeated (edge padding), without a padded copy. A
-batch of windows is gathered with one index operation, so memory stays
-O(n * f) and nothing is materialised beyond the batch in hand.
+batch of windows is copied out of a strided view of the series with one
+``index_select`` (the few windows of the first rows by clamped row index), so
+memory stays O(n * f) and nothing is materialised beyond the batch in hand.
 
 * ``pad = window - 1``: the window of row ``t`` ends at ``t`` (regressor,
   classifier, reconstruction detector).
@@ -147,7 +148,23 @@ class WindowDataset(torch.utils.data.Dataset):
     def _take(self, source: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         if self.window is None:
             return source[ids]
-        return source[(ids[:, None] + self._offsets).clamp_(min=0)]
+        n, window = len(source), self.window
+        starts = ids.long() - self.pad
+        if n < window:  # every window is edge-padded
+            return source[(starts[:, None] + self._offsets + self.pad).clamp_(min=0)]
+        # Whole windows are rows of a strided view of the series (no copy),
+        # copied out by one index_select; only the windows of the first rows,
+        # which start before the series, are gathered row by row, clamped.
+        step, width = source.stride()
+        view = source.as_strided(
+            (n - window + 1, window, source.shape[1]), (step, step, width)
+        )
+        out = view.index_select(0, starts.clamp(min=0))
+        early = starts < 0
+        if early.any():
+            rows = (starts[early, None] + self._offsets + self.pad).clamp_(min=0)
+            out[early] = source[rows]
+        return out
 
     def inputs(self, positions: torch.Tensor) -> torch.Tensor | dict:
         """Model inputs of the samples at ``positions`` (one index operation)."""

@@ -4,6 +4,7 @@ import logging
 import os
 import random
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -248,3 +249,21 @@ def test_parallel_search_and_cross_validation(monkeypatch):
     threads = cross_val_score(base, X, y, cv=2, n_jobs=2, scoring=worker_threads)
     assert threads.tolist() == [max(1, os.cpu_count() // 2)] * 2
     assert torch.get_num_threads() == caller
+
+
+def test_fits_in_threads_take_turns_and_restore_the_thread_count():
+    X, y = sequence_data()
+    # half of them change the thread count while they run
+    models = [
+        GRURegressor(**{**SMALL, "random_state": seed, "n_threads": 1 + seed % 2})
+        for seed in range(4)
+    ]
+    alone = [clone(m).fit(X, y).predict(X) for m in models]
+    caller = torch.get_num_threads()
+    torch_state = torch.get_rng_state()
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda m: m.fit(X, y).predict(X), models))
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert torch.get_num_threads() == caller
+    assert torch.equal(torch.get_rng_state(), torch_state)
