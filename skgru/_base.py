@@ -278,7 +278,12 @@ class BaseGRU(BaseEstimator):
             net.iterator_train__seed = seed + len(net.history)
             net.max_epochs = self.max_iter
             stopper.tol, stopper.n_iter_no_change = self.tol, self.n_iter_no_change
-            net.partial_fit(dataset, None)
+            try:
+                net.partial_fit(dataset, None)
+            finally:  # also when training fails: no progress bar left open
+                progress = dict(net.callbacks_).get("progress")
+                if progress is not None:
+                    progress.close()
         if stopper.interrupted_ and not continuing and not stopper.epochs_:
             raise KeyboardInterrupt  # nothing trained that could be kept
         self.net_ = net

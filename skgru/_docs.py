@@ -44,7 +44,9 @@ SHARED_PARAMETERS = """hidden_size : int, default=64
         fit on the CPU is bit-for-bit repeatable. Global random states are
         left as they were.
     verbose : int, default=0
-        Print a line per epoch when positive; silent at 0.
+        0: silent. 1: a progress bar over the epochs with the last training
+        (and validation) loss, on stderr. 2: also skorch's table of every
+        epoch, on stdout.
     device : str or torch.device, default="cpu"
         Where the network is trained and run, e.g. ``"cuda"``.
     n_threads : int or "auto", default="auto"

@@ -102,6 +102,34 @@ class StopWhenConverged(Callback):
         self.saved_ = None  # no copy of the weights kept after training
 
 
+class EpochProgress(Callback):
+    """``verbose=1``: one tqdm progress bar over a fit's epochs, showing the
+    last training (and validation) loss. It writes to stderr, as tqdm does,
+    and in a notebook it is a widget."""
+
+    def on_train_begin(self, net, **kwargs) -> None:
+        from tqdm.auto import tqdm  # skorch depends on tqdm
+
+        self.bar_ = tqdm(total=net.max_epochs, unit="epoch", desc="fit", leave=True)
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        row = net.history[-1]
+        losses = {k: f"{row[k]:.4g}" for k in ("train_loss", "valid_loss") if k in row}
+        self.bar_.set_postfix(losses, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if getattr(self, "bar_", None) is not None:
+            self.bar_.close()
+        self.bar_ = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "bar_": None}  # a live bar does not pickle
+
+
 class TailSplit:
     """A skorch ``train_split`` holding out the last ``fraction`` of samples.
 
@@ -164,12 +192,13 @@ def build_net(
     unpickle on a CPU-only machine).
 
     skorch calls every callback on every batch, so the ones with nothing to
-    do are switched off: the log printer unless ``verbose``, the validation
-    loss without ``validation``. The ``train_split`` is set by each fit call,
+    do are switched off: the validation loss without ``validation``, and
+    skorch's epoch table unless ``verbose >= 2``. ``verbose=1`` shows a
+    progress bar over the epochs instead. The ``train_split`` is set by each fit call,
     for its own data.
     """
     unused = {}
-    if not verbose:
+    if verbose < 2:
         unused["callbacks__print_log"] = None
     if not validation:
         unused["callbacks__valid_loss"] = None
@@ -187,6 +216,8 @@ def build_net(
         train_split=None,
         callbacks=[
             ("gradient_norm_clipping", GradientNormClipping(GRADIENT_CLIP_NORM)),
+            # before the stopper, whose end of training skips later callbacks
+            *([("progress", EpochProgress())] if verbose else []),
             ("stop_when_converged", stopper),
         ],
         predict_nonlinearity=None,

@@ -195,7 +195,7 @@ def save(estimator, path: str | os.PathLike) -> None:
     >>> import numpy as np
     >>> from skgru import GRURegressor, save
     >>> X = np.random.default_rng(0).normal(size=(32, 8))
-    >>> est = GRURegressor(hidden_size=4, n_iter_no_change=1, random_state=0)
+    >>> est = GRURegressor(hidden_size=4, max_iter=5, random_state=0)
     >>> est = est.fit(X, X[:, -1])
     >>> path = Path(tempfile.mkdtemp()) / "model.safetensors"
     >>> save(est, path)
@@ -338,7 +338,7 @@ def load(path: str | os.PathLike):
     >>> from skgru import GRUClassifier, load, save
     >>> X = np.random.default_rng(0).normal(size=(40, 6))
     >>> labels = np.where(X.sum(axis=1) > 0, "up", "down")
-    >>> clf = GRUClassifier(hidden_size=4, n_iter_no_change=1, random_state=0)
+    >>> clf = GRUClassifier(hidden_size=4, max_iter=5, random_state=0)
     >>> clf = clf.fit(X, labels)
     >>> path = Path(tempfile.mkdtemp()) / "classifier.safetensors"
     >>> save(clf, path)

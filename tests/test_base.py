@@ -2,6 +2,7 @@
 
 import logging
 import os
+import pickle
 import random
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -84,10 +85,15 @@ def test_fit_and_predict_leave_no_trace(est, X, y, method, tmp_path, monkeypatch
 
 def test_nothing_is_printed_unless_verbose(capsys):
     X, y = sequence_data()
-    GRURegressor(**SMALL).fit(X, y)
-    assert capsys.readouterr().out == ""
-    GRURegressor(verbose=1, **SMALL).fit(X, y)
-    assert "train_loss" in capsys.readouterr().out
+    GRURegressor(**SMALL).fit(X, y).predict(X)
+    assert capsys.readouterr() == ("", "")
+    reg = GRURegressor(verbose=1, early_stopping=True, **SMALL).fit(X, y)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "5/5" in err and "train_loss=" in err and "valid_loss=" in err
+    pickle.loads(pickle.dumps(reg))  # the closed bar is not kept
+    GRURegressor(verbose=2, **SMALL).fit(X, y)
+    assert "train_loss" in capsys.readouterr().out  # skorch's epoch table
 
 
 def test_convergence_warning_and_stopping_rule():

@@ -68,3 +68,15 @@ def test_early_stopping_holds_out_a_stratified_split():
     assert len(clf.validation_loss_curve_) == clf.n_iter_
     n_valid = clf.net_.history[-1, "valid_batch_count"]
     assert n_valid >= 1
+
+
+def test_warm_start_with_early_stopping_splits_each_calls_own_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 6, 2))
+    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    clf = GRUClassifier(
+        early_stopping=True, warm_start=True, hidden_size=4, max_iter=3, random_state=0
+    )
+    clf.fit(X, y)
+    clf.fit(X[:25], y[:25])  # stratified by these 25 labels, not the first 60
+    assert clf.n_iter_ == len(clf.validation_loss_curve_) == 6
