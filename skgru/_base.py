@@ -61,6 +61,7 @@ class BaseGRU(BaseEstimator):
         "feature_names_in_",
         "loss_curve_",
         "validation_loss_curve_",
+        "validation_scores_",
         "n_iter_",
         "_input_stats",
         "_fitted_window",
@@ -155,6 +156,10 @@ class BaseGRU(BaseEstimator):
 
     def _criterion(self) -> tuple[type, dict]:
         return torch.nn.MSELoss, {}
+
+    # score(y_true, output) recorded per epoch as validation_scores_ with
+    # early_stopping (on the network's outputs and encoded targets); None: none
+    _validation_score = None
 
     def _stratify(self, targets: torch.Tensor | None) -> np.ndarray | None:
         """Labels to stratify a random validation split by (classifiers)."""
@@ -293,6 +298,10 @@ class BaseGRU(BaseEstimator):
             self.validation_loss_curve_ = [
                 float(v) for v in net.history[:, "valid_loss"]
             ]
+            if self._validation_score is not None:
+                self.validation_scores_ = [
+                    float(v) for v in net.history[:, "valid_score"]
+                ]
         self.n_iter_ = len(self.loss_curve_)
         self._fitted_window = layout.window
         if stopper.interrupted_:
@@ -356,6 +365,7 @@ class BaseGRU(BaseEstimator):
             device=str(self.device) if device is None else device,
             seed=seed,
             validation=self.early_stopping,
+            validation_score=type(self)._validation_score,
             stopper=stopper,
             verbose=self.verbose,
         )

@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseGRU
 from ._docs import fill_doc
+from ._net import accuracy_of_logits
 from ._validation import Layout
 
 
@@ -137,6 +138,8 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
 
     def _n_outputs(self, layout: Layout) -> int:
         return len(self.classes_)
+
+    _validation_score = staticmethod(accuracy_of_logits)
 
     def _criterion(self):
         return torch.nn.CrossEntropyLoss, {

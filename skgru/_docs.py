@@ -70,6 +70,10 @@ SHARED_ATTRIBUTES = """n_features_in_ : int
         Training loss after each epoch.
     validation_loss_curve_ : list of float
         Validation loss after each epoch (``early_stopping=True`` only).
+    validation_scores_ : list of float
+        Score on the held-out validation samples after each epoch: R² for
+        the regressor, accuracy for the classifier (``early_stopping=True``
+        only; the detector has none).
     n_iter_ : int
         Number of epochs run."""
 

@@ -102,6 +102,35 @@ class StopWhenConverged(Callback):
         self.saved_ = None  # no copy of the weights kept after training
 
 
+class ValidationScore(Callback):
+    """Records ``valid_score`` after each epoch: ``score(y_true, y_pred)`` on
+    the validation batches' targets and outputs, which skorch has just
+    computed for the validation loss (no extra forward pass)."""
+
+    def __init__(self, score) -> None:
+        self.score = score
+
+    def on_epoch_begin(self, net, **kwargs) -> None:
+        self.true_, self.pred_ = [], []
+
+    def on_batch_end(self, net, batch, training, **kwargs) -> None:
+        if not training:
+            self.true_.append(batch[1])
+            self.pred_.append(kwargs["y_pred"].detach().cpu())
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        if self.pred_:
+            y_true = torch.cat(self.true_).numpy()
+            y_pred = torch.cat(self.pred_).numpy()
+            net.history.record("valid_score", float(self.score(y_true, y_pred)))
+        self.true_ = self.pred_ = None
+
+
+def accuracy_of_logits(y_true: np.ndarray, logits: np.ndarray) -> float:
+    """Accuracy of the classes that ``logits`` rank first."""
+    return float(np.mean(logits.argmax(axis=1) == y_true))
+
+
 class EpochProgress(Callback):
     """``verbose=1``: one tqdm progress bar over a fit's epochs, showing the
     last training (and validation) loss. It writes to stderr, as tqdm does,
@@ -180,6 +209,7 @@ def build_net(
     device: str,
     seed: int,
     validation: bool,
+    validation_score,
     stopper: StopWhenConverged,
     verbose: int,
 ) -> NeuralNet:
@@ -217,6 +247,11 @@ def build_net(
         callbacks=[
             ("gradient_norm_clipping", GradientNormClipping(GRADIENT_CLIP_NORM)),
             # before the stopper, whose end of training skips later callbacks
+            *(
+                [("validation_score", ValidationScore(validation_score))]
+                if validation and validation_score is not None
+                else []
+            ),
             *([("progress", EpochProgress())] if verbose else []),
             ("stop_when_converged", stopper),
         ],

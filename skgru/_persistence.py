@@ -422,8 +422,10 @@ def _history_rows(estimator) -> list[dict]:
         {"epoch": i + 1, "train_loss": loss}
         for i, loss in enumerate(estimator.loss_curve_)
     ]
-    for row, loss in zip(
-        rows, getattr(estimator, "validation_loss_curve_", []), strict=False
+    for key, attribute in (
+        ("valid_loss", "validation_loss_curve_"),
+        ("valid_score", "validation_scores_"),
     ):
-        row["valid_loss"] = loss
+        for row, value in zip(rows, getattr(estimator, attribute, []), strict=False):
+            row[key] = value
     return rows

@@ -7,6 +7,7 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
 
 from ._base import BaseGRU
 from ._docs import fill_doc
@@ -110,6 +111,10 @@ class GRURegressor(RegressorMixin, BaseGRU):
         tags.target_tags.multi_output = True
         tags.input_tags.three_d_array = True
         return tags
+
+    # R² is unchanged by the targets' standardisation: computed on the
+    # network's standardised outputs, it is the estimator's score
+    _validation_score = staticmethod(r2_score)
 
     def _y_params(self) -> dict:
         return {"multi_output": True, "y_numeric": True}

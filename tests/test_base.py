@@ -15,8 +15,14 @@ from estimator_cases import SMALL, cases, sequence_data
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
 
-from skgru import GRURegressor
+from skgru import (
+    GRUAnomalyDetector,
+    GRUClassifier,
+    GRURegressor,
+    SlidingWindowTransformer,
+)
 from skgru._module import GRUNetwork
 from skgru.exceptions import FitInterruptedWarning
 
@@ -273,3 +279,19 @@ def test_fits_in_threads_take_turns_and_restore_the_thread_count():
         np.testing.assert_array_equal(a, b)
     assert torch.get_num_threads() == caller
     assert torch.equal(torch.get_rng_state(), torch_state)
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        GRURegressor(window_size=12, target_channel="temp"),
+        GRUClassifier(class_weight={"a": 2.0}),
+        GRUAnomalyDetector(contamination=0.01),
+        make_pipeline(SlidingWindowTransformer(), GRURegressor(device="cpu")),
+    ],
+    ids=["regressor", "classifier", "detector", "pipeline"],
+)
+def test_notebook_html_repr(est):
+    html = est._repr_html_()
+    assert "GRU" in html and "<div" in html
+    assert "target_channel" in html or not isinstance(est, GRURegressor)

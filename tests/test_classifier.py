@@ -80,3 +80,6 @@ def test_warm_start_with_early_stopping_splits_each_calls_own_data():
     clf.fit(X, y)
     clf.fit(X[:25], y[:25])  # stratified by these 25 labels, not the first 60
     assert clf.n_iter_ == len(clf.validation_loss_curve_) == 6
+    assert len(clf.validation_scores_) == 6
+    # accuracies of a stratified tenth of 25 labels: multiples of 1/3
+    assert all(s in (0.0, 1 / 3, 2 / 3, 1.0) for s in clf.validation_scores_[3:])

@@ -1,7 +1,11 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
+from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -146,3 +150,17 @@ def test_dataframe_with_unsorted_time_index_is_rejected(sensor_frame):
     with pytest.raises(ValueError, match="not strictly increasing"):
         GRURegressor(window_size=4).fit(shuffled, y.loc[shuffled.index])
     assert isinstance(X.index, pd.DatetimeIndex)
+
+
+def test_validation_scores_are_the_r2_of_the_held_out_tail(sensor_frame):
+    X, y = sensor_frame
+    reg = GRURegressor(
+        window_size=6, early_stopping=True, hidden_size=8, max_iter=4, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    assert len(reg.validation_scores_) == len(reg.validation_loss_curve_) == 4
+    tail = slice(-int(round(0.1 * len(X))), None)  # TailSplit's held-out rows
+    expected = r2_score(y[tail], reg.predict(X)[tail])
+    assert reg.validation_scores_[-1] == pytest.approx(expected, abs=1e-5)
