@@ -19,7 +19,8 @@ demo: $(STAMP)
 
 # Two test processes with one torch thread each use the 2 cores better than one
 # process with two threads: small GRU batches gain little from a second thread.
+# --doctest-modules runs every docstring's Examples too.
 test: $(STAMP)
 	$(PY) -m ruff check skgru tests scripts benchmarks
 	$(PY) -m ruff format --check skgru tests scripts benchmarks
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --doctest-modules skgru tests

@@ -70,7 +70,6 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         dropout=0.0,
         bidirectional=False,
         window_size=None,
-        class_weight=None,
         max_iter=200,
         learning_rate_init=1e-3,
         batch_size="auto",
@@ -83,6 +82,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         verbose=0,
         device="cpu",
         n_threads="auto",
+        class_weight=None,
     ):
         super().__init__(
             hidden_size=hidden_size,

@@ -112,8 +112,6 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         dropout=0.0,
         bidirectional=False,
         window_size=None,
-        method="forecast",
-        contamination="auto",
         max_iter=200,
         learning_rate_init=1e-3,
         batch_size="auto",
@@ -126,6 +124,8 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         verbose=0,
         device="cpu",
         n_threads="auto",
+        method="forecast",
+        contamination="auto",
     ):
         super().__init__(
             hidden_size=hidden_size,

@@ -71,7 +71,6 @@ class GRURegressor(RegressorMixin, BaseGRU):
         dropout=0.0,
         bidirectional=False,
         window_size=None,
-        target_channel=None,
         max_iter=200,
         learning_rate_init=1e-3,
         batch_size="auto",
@@ -84,6 +83,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         verbose=0,
         device="cpu",
         n_threads="auto",
+        target_channel=None,
     ):
         super().__init__(
             hidden_size=hidden_size,

@@ -37,6 +37,7 @@ def plot_loss_curve(estimator, *, ax=None):
     Returns
     -------
     ax : matplotlib Axes
+        The Axes drawn on.
 
     Examples
     --------
@@ -84,6 +85,7 @@ def plot_forecast(y_true, y_pred, *, index=None, baseline=None, ax=None):
     Returns
     -------
     ax : matplotlib Axes
+        The Axes drawn on.
 
     Examples
     --------

@@ -81,7 +81,7 @@ def load_basic_motions(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     --------
     >>> from skgru.datasets import load_basic_motions
     >>> X, y = load_basic_motions("test")
-    >>> X.shape, sorted(set(y))
+    >>> X.shape, sorted(set(y.tolist()))
     ((40, 100, 6), ['Badminton', 'Running', 'Standing', 'Walking'])
     """
     if split not in ("train", "test"):
