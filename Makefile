@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[test,plot]"
+	$(PIP) -e ".[test,plot,dask]"
 	touch $(STAMP)
 
 demo: $(STAMP)
