@@ -364,7 +364,14 @@ def load(path: str | os.PathLike):
         )
     try:
         return _build(_ESTIMATORS[name], header, tensors)
-    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as error:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        RuntimeError,
+        RecursionError,
+    ) as error:
         raise ValueError(
             f"The model file is damaged or was altered, so it is not loaded: {error}"
         ) from None
