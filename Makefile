@@ -6,7 +6,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint
+.PHONY: demo test lint docs
+
+DOCS_STAMP := $(VENV)/.docs-installed
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +23,14 @@ demo: $(STAMP)
 # process with two threads: small GRU batches gain little from a second thread.
 # --doctest-modules runs every docstring's Examples too.
 test: $(STAMP)
-	$(PY) -m ruff check skgru tests scripts benchmarks
-	$(PY) -m ruff format --check skgru tests scripts benchmarks
+	$(PY) -m ruff check skgru tests scripts benchmarks examples docs
+	$(PY) -m ruff format --check skgru tests scripts benchmarks examples docs
 	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --doctest-modules skgru tests
+
+$(DOCS_STAMP): $(STAMP)
+	$(PIP) -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+# The site, with the gallery executed; any Sphinx warning fails the build.
+docs: $(DOCS_STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html

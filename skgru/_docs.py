@@ -60,7 +60,7 @@ SHARED_PARAMETERS = """hidden_size : int, default=64
 SHARED_ATTRIBUTES = """n_features_in_ : int
         Number of features seen in ``fit``: columns of a 2-D ``X``, channels
         (last axis) of a 3-D ``X`` or of a list of sequences.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X``, when it is a DataFrame with string names.
     module_ : torch.nn.Module
         The trained network.
