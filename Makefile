@@ -13,7 +13,7 @@ DOCS_STAMP := $(VENV)/.docs-installed
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[test,plot,dask]"
+	$(PIP) -e ".[test,plot,dask,onnx]"
 	touch $(STAMP)
 
 demo: $(STAMP)

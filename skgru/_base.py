@@ -52,6 +52,11 @@ def _check_device(device) -> None:
         )
 
 
+def _recorded(history, key: str) -> list[float]:
+    """The values of ``key`` in the epochs of a skorch history that have it."""
+    return [float(row[key]) for row in history if key in row]
+
+
 class BaseGRU(BaseEstimator):
     """Parameters, training and inference shared by the skgru estimators."""
 
@@ -136,9 +141,10 @@ class BaseGRU(BaseEstimator):
         raise NotImplementedError
 
     def _encode_targets(
-        self, y: np.ndarray | None, layout: Layout, reset: bool
+        self, y: np.ndarray | None, layout: Layout, reset: bool, classes=None
     ) -> torch.Tensor | None:
-        """Training targets as a tensor; ``reset`` (a new fit) records the encoding."""
+        """Training targets as a tensor; ``reset`` (a new fit) records the
+        encoding; ``classes``: the labels ``partial_fit`` was given, if any."""
         raise NotImplementedError
 
     def _n_outputs(self, layout: Layout) -> int:
@@ -245,27 +251,41 @@ class BaseGRU(BaseEstimator):
         return torch_threads(self.n_threads, batch_rows, self.hidden_size)
 
     # --------------------------------------------------------------------- fit
-    def _fit(self, X, y=None) -> Layout:
-        """Validate, build or reuse the net, train; return the validated input."""
-        continuing = self.warm_start and hasattr(self, "net_")
+    def _fit(self, X, y=None, *, incremental: bool = False, classes=None) -> Layout:
+        """Validate, build or reuse the net, train; return the validated input.
+
+        ``incremental`` (``partial_fit``): one epoch over ``X``, continuing
+        the fitted network and its optimizer state when there is one, with no
+        validation split and no convergence warning.
+        """
+        if getattr(self, "_quantized", False):
+            raise TypeError(
+                f"This {type(self).__name__} was quantized for inference and "
+                "cannot be trained further: train the float estimator it was "
+                "made from, and quantize it again."
+            )
+        continuing = (incremental or self.warm_start) and hasattr(self, "net_")
         if not continuing and hasattr(self, "net_"):
             del self.net_  # a failed refit must not leave the old net in use
         _check_device(self.device)
         layout, y = self._validate(X, y, reset=not continuing, fitting=True)
         if continuing and layout.window != self._fitted_window:
+            how = "partial_fit" if incremental else "warm_start=True"
             raise ValueError(
-                "warm_start=True continues the previous fit, which used "
+                f"{how} continues the previous fit, which used "
                 f"window_size={self._fitted_window}; refit with warm_start=False "
                 "to change the layout."
             )
         if not continuing:
             self._input_stats = channel_stats(layout)
-        targets = self._encode_targets(y, layout, not continuing)
+        targets = self._encode_targets(y, layout, not continuing, classes)
         dataset = self._dataset(layout, targets)
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        # a continued fit draws new dropout masks and a new order of batches
+        epochs_before = len(self.net_.history) if continuing else 0
         batch_rows = self._batch_size(len(dataset))
-        with self._seeded(seed), self._threads(batch_rows):
+        with self._seeded(seed + epochs_before), self._threads(batch_rows):
             if continuing:
                 net = self.net_
             else:
@@ -278,10 +298,14 @@ class BaseGRU(BaseEstimator):
             stopper = dict(net.callbacks_)["stop_when_converged"]
             # this call's data and stopping parameters apply; a continued fit
             # shuffles anew rather than repeating its first epochs' order
-            net.train_split = self._train_split(layout, seed, targets)
+            validate = self.early_stopping and not incremental
+            net.train_split = (
+                self._train_split(layout, seed, targets) if validate else None
+            )
             net.batch_size = batch_rows
-            net.iterator_train__seed = seed + len(net.history)
-            net.max_epochs = self.max_iter
+            net.iterator_train__seed = seed + epochs_before
+            net.max_epochs = 1 if incremental else self.max_iter
+            stopper.monitor = "valid_loss" if validate else "train_loss"
             stopper.tol, stopper.n_iter_no_change = self.tol, self.n_iter_no_change
             try:
                 net.partial_fit(dataset, None)
@@ -293,15 +317,12 @@ class BaseGRU(BaseEstimator):
             raise KeyboardInterrupt  # nothing trained that could be kept
         self.net_ = net
         self.net_.module_.eval()
-        self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
+        self.loss_curve_ = _recorded(net.history, "train_loss")
         if self.early_stopping:
-            self.validation_loss_curve_ = [
-                float(v) for v in net.history[:, "valid_loss"]
-            ]
+            # epochs of partial_fit have no validation loss: left out
+            self.validation_loss_curve_ = _recorded(net.history, "valid_loss")
             if self._validation_score is not None:
-                self.validation_scores_ = [
-                    float(v) for v in net.history[:, "valid_score"]
-                ]
+                self.validation_scores_ = _recorded(net.history, "valid_score")
         self.n_iter_ = len(self.loss_curve_)
         self._fitted_window = layout.window
         if stopper.interrupted_:
@@ -314,7 +335,7 @@ class BaseGRU(BaseEstimator):
                 FitInterruptedWarning,
                 stacklevel=4,
             )
-        elif not stopper.converged_:
+        elif not stopper.converged_ and not incremental:
             warnings.warn(
                 f"{type(self).__name__} stopped after max_iter={self.max_iter} "
                 f"epochs before the loss stopped improving by tol={self.tol}. "
@@ -372,6 +393,50 @@ class BaseGRU(BaseEstimator):
         return net.initialize()
 
     # --------------------------------------------------------------- inference
+    # methods a Stream can answer with; the first is stream()'s default
+    _stream_methods: tuple[str, ...] = ("predict",)
+
+    def _answer(self, method: str, outputs: np.ndarray) -> np.ndarray:
+        """``method``'s result from the network's (float32) outputs."""
+        raise NotImplementedError
+
+    def _stream_outputs(self, windows: torch.Tensor) -> torch.Tensor:
+        """Network outputs for a batch of raw windows (see ``Stream``)."""
+        return self.module_(windows)
+
+    def stream(self, method=None):
+        """A :class:`~skgru.streaming.Stream` that answers one new row at a time.
+
+        ``stream.update(row)`` returns what ``method`` gives for that row when
+        called on all the rows streamed so far, at a cost per row that does
+        not grow with the stream. Each call makes a new, independent stream
+        on the same model (no copy).
+
+        Parameters
+        ----------
+        method : str, default=None
+            The method whose answer ``update`` returns, one of
+            ``_stream_methods``: ``"predict"`` for the regressor, also
+            ``"predict_proba"`` and ``"predict_log_proba"`` for the
+            classifier; ``"score_samples"`` (the default),
+            ``"decision_function"`` and ``"predict"`` for the detector.
+
+        Returns
+        -------
+        stream : skgru.streaming.Stream
+            A new stream, with no row seen yet.
+        """
+        from .streaming import Stream
+
+        check_is_fitted(self)
+        method = self._stream_methods[0] if method is None else method
+        if method not in self._stream_methods:
+            raise ValueError(
+                f"method={method!r} cannot be streamed by {type(self).__name__}; "
+                f"use one of {list(self._stream_methods)}."
+            )
+        return Stream(self, method)
+
     def _forward(self, dataset: WindowDataset, fn=None) -> np.ndarray:
         """Module outputs for every sample of ``dataset`` (see ``forward_all``)."""
         return forward_all(self.net_.module_, dataset, self._threads, fn)

@@ -8,7 +8,10 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+)
 
 from ._base import BaseGRU
 from ._docs import fill_doc
@@ -114,25 +117,27 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         return {}
 
     def _encode_targets(
-        self, y: np.ndarray, layout: Layout, reset: bool
+        self, y: np.ndarray, layout: Layout, reset: bool, classes=None
     ) -> torch.Tensor:
         check_classification_targets(y)
         if reset:
-            encoder = LabelEncoder().fit(y)
-            if len(encoder.classes_) < 2:
+            given = classes is not None
+            labels = np.unique(classes) if given else LabelEncoder().fit(y).classes_
+            if len(labels) < 2:
+                where = "classes" if given else "y"
                 raise ValueError(
-                    f"y has 1 class ({encoder.classes_[0]!r}); a classifier "
+                    f"{where} has 1 class ({labels[0]!r}); a classifier "
                     "needs samples of at least 2 classes."
                 )
-            self.classes_ = encoder.classes_
+            self.classes_ = labels
             self._class_weights = compute_class_weight(
                 self.class_weight, classes=self.classes_, y=y
             ).astype(np.float32)
         unseen = np.setdiff1d(y, self.classes_)
         if len(unseen):
             raise ValueError(
-                f"y has labels {unseen.tolist()} that the fit being continued "
-                f"(warm_start=True) did not have: {self.classes_.tolist()}."
+                f"y has labels {unseen.tolist()} that are not among the classes "
+                f"of the fit being continued: {self.classes_.tolist()}."
             )
         return torch.from_numpy(np.searchsorted(self.classes_, y).astype(np.int64))
 
@@ -171,6 +176,43 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         self._fit(X, y)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch on ``X`` and ``y``, continuing any earlier fit.
+
+        The first call (on an unfitted estimator) builds the network, with
+        the input standardisation measured on this call's data, and needs
+        every label in ``classes``; later calls continue the weights and the
+        optimizer state. ``early_stopping`` does not apply.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout of the first call.
+        y : array-like of shape (n_samples,)
+            Class labels, each one of ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            All the labels that any call may bring. Required on the first
+            call; later calls may omit it, or must repeat it.
+
+        Returns
+        -------
+        self : GRUClassifier
+            The updated estimator.
+        """
+        first = _check_partial_fit_first_call(self, classes)
+        if first:
+            del self.classes_  # set again, with the weights, by _encode_targets
+            if self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit, "
+                    "which does not see all the data at once: pass class_weight "
+                    "as a dict, e.g. from sklearn.utils.class_weight."
+                    "compute_class_weight('balanced', classes=classes, y=y)."
+                )
+        self._fit(X, y, incremental=True, classes=classes if first else None)
+        return self
+
     def predict_proba(self, X):
         """Class probabilities for every sequence or row of ``X``.
 
@@ -184,11 +226,23 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``, float64.
         """
-        layout = self._predict_layout(X)
-        logits = self._forward(self._dataset(layout, None)).astype(np.float64)
+        return self._answer("predict_proba", self._logits(X))
+
+    def _logits(self, X) -> np.ndarray:
+        return self._forward(self._dataset(self._predict_layout(X), None))
+
+    _stream_methods = ("predict", "predict_proba", "predict_log_proba")
+
+    def _answer(self, method: str, outputs: np.ndarray) -> np.ndarray:
+        logits = outputs.astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        proba /= proba.sum(axis=1, keepdims=True)
+        if method == "predict_proba":
+            return proba
+        if method == "predict_log_proba":
+            return np.log(proba)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -203,7 +257,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities in the order of ``classes_``.
         """
-        return np.log(self.predict_proba(X))
+        return self._answer("predict_log_proba", self._logits(X))
 
     def predict(self, X):
         """Predict the class of every sequence or row of ``X``.
@@ -218,5 +272,4 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         labels : ndarray of shape (n_samples,)
             The most probable class of each sample.
         """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        return self._answer("predict", self._logits(X))

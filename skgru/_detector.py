@@ -205,7 +205,7 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
     def _y_params(self) -> None:
         return None
 
-    def _encode_targets(self, y, layout: Layout, reset: bool) -> None:
+    def _encode_targets(self, y, layout: Layout, reset: bool, classes=None) -> None:
         if reset and layout.window is None:
             self._n_steps = layout.x.shape[1]
         return None
@@ -222,15 +222,38 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         return channels, channels * repeats
 
     # ----------------------------------------------------------------- errors
+    def _batch_errors(self, xb, yb: torch.Tensor) -> torch.Tensor:
+        """Mean squared error of each sample of a batch (standardised targets)."""
+        module = self.net_.module_
+        pred = module(**xb) if isinstance(xb, dict) else module(xb)
+        return ((yb - pred) ** 2).mean(dim=1)
+
     def _errors(self, layout: Layout) -> np.ndarray:
         """Mean squared error of each sample in standardised units (float64)."""
-        module = self.net_.module_
+        dataset = self._dataset(layout)
+        return self._forward(dataset, self._batch_errors).astype(np.float64)
 
-        def error(xb, yb):
-            pred = module(**xb) if isinstance(xb, dict) else module(xb)
-            return ((yb - pred) ** 2).mean(dim=1)
+    def _stream_outputs(self, windows: torch.Tensor) -> torch.Tensor:
+        # a window holds the rows the model reads and the row(s) it judges,
+        # standardised as WindowDataset.targets does
+        mean, scale = float32_pair(*self._input_stats)
+        if self.method == "forecast":
+            xb, yb = windows[:, :-1], windows[:, -1]
+        else:
+            xb, yb = windows, windows
+        yb = ((yb - mean) / scale).flatten(1)
+        return self._batch_errors(xb, yb)
 
-        return self._forward(self._dataset(layout), error).astype(np.float64)
+    _stream_methods = ("score_samples", "decision_function", "predict")
+
+    def _answer(self, method: str, outputs: np.ndarray) -> np.ndarray:
+        scores = -outputs.astype(np.float64) / self._error_scale
+        if method == "score_samples":
+            return scores
+        decision = scores - self.offset_
+        if method == "decision_function":
+            return decision
+        return np.where(decision < 0, -1, 1)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -251,7 +274,36 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         self : GRUAnomalyDetector
             The fitted detector.
         """
-        errors = self._errors(self._fit(X))
+        self._set_threshold(self._errors(self._fit(X)))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, continuing any earlier fit.
+
+        The first call (on an unfitted estimator) builds the network, with
+        the input standardisation measured on this call's data; later calls
+        continue the weights and the optimizer state. The score scale and
+        ``offset_`` are measured again on each call's data, with the network
+        as trained so far. ``early_stopping`` does not apply.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Normal data, in the layout of the first call.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : GRUAnomalyDetector
+            The updated detector.
+        """
+        self._set_threshold(self._errors(self._fit(X, incremental=True)))
+        return self
+
+    def _set_threshold(self, errors: np.ndarray) -> None:
+        """Score scale and ``offset_`` from the errors of the training samples."""
         median = np.median(errors)
         self._error_scale = float(median) if median > 0 else 1.0
         if self.contamination == "auto":
@@ -261,7 +313,6 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         else:
             scores = -errors / self._error_scale
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        return self
 
     def score_samples(self, X):
         """Normality score of every sample: the lower, the more abnormal.
@@ -276,8 +327,7 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         scores : ndarray of shape (n_samples,)
             Minus the sample's error over the median training error.
         """
-        layout = self._predict_layout(X)
-        return -self._errors(layout) / self._error_scale
+        return self._answer("score_samples", self._errors(self._predict_layout(X)))
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
@@ -292,7 +342,8 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         decision : ndarray of shape (n_samples,)
             Shifted scores; below 0 means outlier.
         """
-        return self.score_samples(X) - self.offset_
+        errors = self._errors(self._predict_layout(X))
+        return self._answer("decision_function", errors)
 
     def predict(self, X):
         """Label every sample +1 (inlier) or -1 (outlier).
@@ -307,4 +358,4 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         labels : ndarray of shape (n_samples,)
             +1 for inliers, -1 for outliers.
         """
-        return np.where(self.decision_function(X) < 0, -1, 1)
+        return self._answer("predict", self._errors(self._predict_layout(X)))

@@ -48,7 +48,7 @@ def forward_all(
     ``fn``, ``fn(inputs, targets)`` is computed per batch instead. NaN or
     infinite outputs raise ``FloatingPointError``.
     """
-    device = next(module.parameters()).device
+    device = module.x_mean.device  # a buffer: quantized modules have no parameters
     steps = dataset.window or dataset.x.shape[1]
     batch_size = max(INFERENCE_ROW_MULTIPLE, INFERENCE_STEPS // steps)
     n = len(dataset)

@@ -210,6 +210,12 @@ def save(estimator, path: str | os.PathLike) -> None:
             "steps with joblib or skops."
         )
     check_is_fitted(estimator)
+    if getattr(estimator, "_quantized", False):
+        raise TypeError(
+            "This estimator was quantized with skgru.export.quantize; its int8 "
+            "weights are not tensors save() can write. Pickle it (pickle or "
+            "joblib), or save the float estimator and quantize after loading."
+        )
     net = estimator.net_
     tensors = {
         _MODULE_PREFIX + k: v.detach().cpu().contiguous()

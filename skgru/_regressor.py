@@ -120,7 +120,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         return {"multi_output": True, "y_numeric": True}
 
     def _encode_targets(
-        self, y: np.ndarray, layout: Layout, reset: bool
+        self, y: np.ndarray, layout: Layout, reset: bool, classes=None
     ) -> torch.Tensor:
         if np.asarray(y).dtype.kind not in "biuf":
             raise ValueError(
@@ -135,7 +135,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         elif y2.shape[1] != len(self._y_mean):
             raise ValueError(
                 f"y has {y2.shape[1]} columns, but the fit being continued "
-                f"(warm_start=True) had {len(self._y_mean)}."
+                f"had {len(self._y_mean)}."
             )
         return to_tensor(y2)
 
@@ -191,6 +191,32 @@ class GRURegressor(RegressorMixin, BaseGRU):
         self._fit(X, y)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """Train for one epoch on ``X`` and ``y``, continuing any earlier fit.
+
+        The first call (on an unfitted estimator) builds the network, with
+        the standardisation of inputs and targets measured on this call's
+        data; later calls continue the weights and the optimizer state.
+        ``early_stopping`` does not apply. In series layout the first
+        ``window_size - 1`` rows of each call have a padded window: pass
+        chunks much longer than the window.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout of the first call.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, one per sequence or per row.
+
+        Returns
+        -------
+        self : GRURegressor
+            The updated estimator.
+        """
+        self._fit(X, y, incremental=True)
+        return self
+
     def predict(self, X):
         """Predict a target for every sequence or row of ``X``.
 
@@ -205,7 +231,10 @@ class GRURegressor(RegressorMixin, BaseGRU):
             Predictions, float64.
         """
         layout = self._predict_layout(X)
-        y = self._forward(self._dataset(layout, None)).astype(np.float64)
+        return self._answer("predict", self._forward(self._dataset(layout, None)))
+
+    def _answer(self, method: str, outputs: np.ndarray) -> np.ndarray:
+        y = outputs.astype(np.float64)
         y *= self._y_scale
         y += self._y_mean
         return y.ravel() if self._y_ndim == 1 else y

@@ -295,3 +295,115 @@ def test_notebook_html_repr(est):
     html = est._repr_html_()
     assert "GRU" in html and "<div" in html
     assert "target_channel" in html or not isinstance(est, GRURegressor)
+
+
+def _chunked_series():
+    rng = np.random.default_rng(0)
+    t = np.arange(2400)
+    s = np.sin(t / 10) + 0.5 * np.sin(t / 37) + 0.1 * rng.normal(size=len(t))
+    return s[:-1, None], s[1:]
+
+
+@pytest.mark.parametrize("make", [GRURegressor, GRUClassifier])
+def test_partial_fit_in_ten_chunks_scores_within_ten_percent_of_fit(make):
+    X, y = _chunked_series()
+    if make is GRUClassifier:
+        y = np.digitize(y, [-0.5, 0.5])  # three classes
+    train, test = slice(0, 1800), slice(1800, None)
+    params = dict(window_size=20, hidden_size=16, batch_size=32, random_state=0)
+    epochs = 4
+    full = make(max_iter=epochs, **params).fit(X[train], y[train])
+    chunked = make(**params)
+    chunks = np.array_split(np.arange(1800), 10)
+    for _ in range(epochs):
+        for chunk in chunks:
+            chunked.partial_fit(
+                X[chunk],
+                y[chunk],
+                **({"classes": [0, 1, 2]} if make is GRUClassifier else {}),
+            )
+    assert chunked.n_iter_ == len(chunked.loss_curve_) == epochs * 10
+    full_score = full.score(X[test], y[test])
+    assert full_score > 0.6  # a real model, not two failures compared
+    assert chunked.score(X[test], y[test]) >= 0.9 * full_score
+
+
+def test_partial_fit_continues_weights_and_optimizer_state():
+    X, y = sequence_data()
+    reg = GRURegressor(**SMALL).fit(X, y)
+    steps = float(reg.net_.optimizer_.state_dict()["state"][0]["step"])
+    weights = reg.module_.head.weight.detach().clone()
+    reg.partial_fit(X, y)
+    assert reg.n_iter_ == SMALL["max_iter"] + 1
+    # one more epoch of Adam steps on the same optimizer, from the same weights
+    after = float(reg.net_.optimizer_.state_dict()["state"][0]["step"])
+    n_batches = -(-len(X) // reg._batch_size(len(X)))
+    assert after == steps + n_batches
+    assert not torch.equal(reg.module_.head.weight, weights)
+    fresh = GRURegressor(**SMALL).partial_fit(X, y)
+    assert fresh.n_iter_ == 1
+    assert float(fresh.net_.optimizer_.state_dict()["state"][0]["step"]) == n_batches
+
+
+def test_partial_fit_ignores_early_stopping_and_warns_nothing():
+    X, y = sequence_data()
+    reg = GRURegressor(early_stopping=True, **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reg.partial_fit(X, y).partial_fit(X, y)
+    assert reg.n_iter_ == 2 and reg.validation_loss_curve_ == []
+    reg.fit(X, y)  # a full fit validates again
+    assert len(reg.validation_loss_curve_) == reg.n_iter_
+
+
+def test_classifier_partial_fit_fixes_the_classes_on_the_first_call():
+    X, y = sequence_data()
+    clf = GRUClassifier(**SMALL)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[y == 0], y[y == 0], classes=[0, 1, 2])  # one label seen
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.predict_proba(X).shape == (len(X), 3)
+    clf.partial_fit(X, y)  # later calls need not repeat them
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"labels \[5\]"):
+        clf.partial_fit(X, np.where(y == 1, 5, 0))
+    with pytest.raises(ValueError, match="balanced"):
+        GRUClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        GRUClassifier().partial_fit(X, y, classes=[1])
+
+
+def test_detector_partial_fit_sets_its_threshold_on_each_call():
+    X, _ = sequence_data()
+    det = GRUAnomalyDetector(**SMALL).partial_fit(X[:20])
+    first = det.offset_
+    det.partial_fit(X[20:])
+    assert det.offset_ != first and det.n_iter_ == 2
+    assert set(det.predict(X)) <= {-1, 1}
+
+
+def test_partial_fit_keeps_the_first_calls_layout():
+    X, y = _chunked_series()
+    reg = GRURegressor(window_size=10, **SMALL).partial_fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match="partial_fit continues the previous fit"):
+        reg.set_params(window_size=5).partial_fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match="2 features|2 channel"):
+        reg.set_params(window_size=10).partial_fit(np.c_[X, X][:200], y[:200])
+
+
+def test_warm_start_starts_from_the_fitted_weights():
+    X, y = sequence_data()
+    cold = GRURegressor(**SMALL).fit(X, y)
+    warm = GRURegressor(warm_start=True, **SMALL).fit(X, y)
+    last = warm.loss_curve_[-1]
+    weights = warm.module_.gru.weight_hh_l0.detach().clone()
+    warm.fit(X, y)
+    # the continued fit's first epoch starts where the first fit ended, far
+    # below where a new network starts
+    assert warm.loss_curve_[SMALL["max_iter"]] < cold.loss_curve_[0]
+    assert abs(warm.loss_curve_[SMALL["max_iter"]] - last) < abs(
+        cold.loss_curve_[0] - last
+    )
+    assert not torch.equal(warm.module_.gru.weight_hh_l0, weights)

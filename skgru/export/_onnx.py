@@ -1,0 +1,359 @@
+"""ONNX export of a fitted estimator's whole inference path.
+
+The graph is written operator by operator from the fitted network (no
+tracing): the input standardisation, the per-window normalisation (RevIN)
+when the estimator uses it, ONNX's own ``GRU`` operator for every layer, the
+linear head, and the estimator's post-processing. It needs only the ``onnx``
+package to write, and any ONNX runtime to run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from .._module import WINDOW_VAR_EPS, GRUNetwork
+
+# ONNX opset of the graph: ReduceMean still takes its axes as an attribute,
+# and runtimes from 2022 on (onnxruntime >= 1.13) load it.
+OPSET = 17
+IR_VERSION = 8
+
+
+def import_onnx():
+    """The ``onnx`` module, or an ImportError that says how to install it."""
+    try:
+        import onnx
+    except ImportError as error:
+        raise ImportError(
+            "Exporting to ONNX needs the onnx package: pip install 'skgru[onnx]' "
+            "(which also installs onnxruntime to run the graph)."
+        ) from error
+    return onnx
+
+
+class _Graph:
+    """A tiny builder: nodes, constants and fresh value names."""
+
+    def __init__(self, onnx) -> None:
+        self.onnx = onnx
+        self.helper = onnx.helper
+        self.nodes: list = []
+        self.initializers: list = []
+        self._count = 0
+
+    def name(self, hint: str) -> str:
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def const(self, value, hint: str = "const", dtype=np.float32) -> str:
+        array = np.asarray(value)
+        if dtype is not None:
+            array = array.astype(dtype)
+        name = self.name(hint)
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, hint: str | None = None, **attrs):
+        outputs = attrs.pop("outputs", 1)
+        names = [self.name(hint or op_type.lower()) for _ in range(outputs)]
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), names, **attrs))
+        return names[0] if outputs == 1 else names
+
+
+def _gru_weights(gru: torch.nn.GRU, layer: int) -> tuple[np.ndarray, ...]:
+    """ONNX ``W, R, B`` of one layer: gates reordered from torch's (r, z, n)
+    to ONNX's (z, r, h), directions stacked."""
+    hidden = gru.hidden_size
+    suffixes = ["", "_reverse"] if gru.bidirectional else [""]
+
+    def reorder(weight: torch.Tensor) -> np.ndarray:
+        r, z, n = weight.detach().float().cpu().split(hidden)
+        return torch.cat([z, r, n]).numpy()
+
+    w, r, b = [], [], []
+    for suffix in suffixes:
+        w.append(reorder(getattr(gru, f"weight_ih_l{layer}{suffix}")))
+        r.append(reorder(getattr(gru, f"weight_hh_l{layer}{suffix}")))
+        b.append(
+            np.concatenate(
+                [
+                    reorder(getattr(gru, f"bias_ih_l{layer}{suffix}")),
+                    reorder(getattr(gru, f"bias_hh_l{layer}{suffix}")),
+                ]
+            )
+        )
+    return np.stack(w), np.stack(r), np.stack(b)
+
+
+def _network(g: _Graph, module: GRUNetwork, x: str) -> str:
+    """The graph of ``module.forward`` on raw windows ``x`` (batch, time, f)."""
+    x_mean = module.x_mean.detach().cpu().numpy()
+    x_scale = module.x_scale.detach().cpu().numpy()
+    xs = g.op("Div", g.op("Sub", x, g.const(x_mean, "x_mean")), g.const(x_scale))
+    if module.revin:
+        # per-window mean and scale over time, of the channels in norm_mask
+        mask = module.norm_mask.cpu().numpy().astype(np.float32)
+        mean = g.op("ReduceMean", xs, axes=[1], keepdims=1)
+        dev = g.op("Sub", xs, mean)
+        var = g.op("ReduceMean", g.op("Mul", dev, dev), axes=[1], keepdims=1)
+        scale = g.op("Sqrt", g.op("Add", var, g.const(WINDOW_VAR_EPS)))
+        mean = g.op("Mul", mean, g.const(mask, "norm_mask"))
+        scale = g.op("Add", g.op("Mul", scale, g.const(mask)), g.const(1 - mask))
+        xs = g.op("Div", g.op("Sub", xs, mean), scale)
+    gru = module.gru
+    directions = 2 if gru.bidirectional else 1
+    h = g.op("Transpose", xs, perm=[1, 0, 2])  # time-major, as ONNX's GRU reads
+    for layer in range(gru.num_layers):
+        w, r, b = _gru_weights(gru, layer)
+        y, y_h = g.op(
+            "GRU",
+            h,
+            g.const(w, f"W{layer}"),
+            g.const(r, f"R{layer}"),
+            g.const(b, f"B{layer}"),
+            hidden_size=gru.hidden_size,
+            linear_before_reset=1,  # torch's GRU applies r after the product
+            direction="bidirectional" if gru.bidirectional else "forward",
+            outputs=2,
+            hint=f"gru{layer}",
+        )
+        # (time, directions, batch, hidden) -> (time, batch, directions*hidden)
+        h = g.op("Transpose", y, perm=[0, 2, 1, 3])
+        h = g.op("Reshape", h, g.const([0, 0, -1], "shape", np.int64))
+    # last hidden state of the top layer; forward before backward, as torch.cat
+    last = g.op("Transpose", y_h, perm=[1, 0, 2])
+    last = g.op(
+        "Reshape", last, g.const([0, gru.hidden_size * directions], "shape", np.int64)
+    )
+    head = module.head
+    out = g.op(
+        "Gemm",
+        last,
+        g.const(head.weight.detach().cpu().numpy(), "head_weight"),
+        g.const(head.bias.detach().cpu().numpy(), "head_bias"),
+        transB=1,
+    )
+    if module.revin and module.output_channels.numel():
+        channels = g.const(module.output_channels.cpu().numpy(), "out_ch", np.int64)
+        axis = g.const([1], "axis", np.int64)
+        out_mean = g.op("Squeeze", g.op("Gather", mean, channels, axis=2), axis)
+        out_scale = g.op("Squeeze", g.op("Gather", scale, channels, axis=2), axis)
+        out = g.op("Add", g.op("Mul", out, out_scale), out_mean)
+    return out
+
+
+def _labels(classes: np.ndarray) -> np.ndarray:
+    """``classes_`` as an array ONNX can hold: numbers, booleans or strings."""
+    if classes.dtype.kind in "iub":
+        return classes.astype(np.int64) if classes.dtype.kind != "b" else classes
+    if classes.dtype.kind == "f":
+        return classes.astype(np.float64)
+    return np.array([str(c) for c in classes], dtype=object)
+
+
+def _outputs(g: _Graph, est, x: str) -> dict[str, str]:
+    """The graph's outputs, named after the estimator's methods."""
+    from .._classifier import GRUClassifier
+    from .._detector import GRUAnomalyDetector
+
+    module = est.module_
+    if isinstance(est, GRUAnomalyDetector):
+        mean, scale = (np.asarray(v, np.float32) for v in est._input_stats)
+        if est.method == "forecast":  # the rows read, then the row judged
+            history = g.op(
+                "Slice",
+                x,
+                g.const([0], "start", np.int64),
+                g.const([-1], "end", np.int64),
+                g.const([1], "axis", np.int64),
+            )
+            target = g.op("Gather", x, g.const(np.int64(-1), "last", np.int64), axis=1)
+        else:
+            history, target = x, x
+        target = g.op("Div", g.op("Sub", target, g.const(mean)), g.const(scale))
+        target = g.op("Reshape", target, g.const([0, -1], "shape", np.int64))
+        diff = g.op("Sub", target, _network(g, module, history))
+        error = g.op("ReduceMean", g.op("Mul", diff, diff), axes=[1], keepdims=0)
+        scores = g.op("Div", g.op("Neg", error), g.const(est._error_scale))
+        decision = g.op("Sub", scores, g.const(est.offset_))
+        labels = g.op(
+            "Where",
+            g.op("Less", decision, g.const(0.0)),
+            g.const(-1, "outlier", np.int64),
+            g.const(1, "inlier", np.int64),
+        )
+        return {
+            "score_samples": scores,
+            "decision_function": decision,
+            "predict": labels,
+        }
+    out = _network(g, module, x)
+    if isinstance(est, GRUClassifier):
+        proba = g.op("Softmax", out, axis=1)
+        index = g.op("ArgMax", out, axis=1, keepdims=0)
+        labels = g.op("Gather", g.const(_labels(est.classes_), "classes", None), index)
+        return {"predict": labels, "predict_proba": proba}
+    pred = g.op(
+        "Add",
+        g.op("Mul", out, g.const(est._y_scale, "y_scale")),
+        g.const(est._y_mean, "y_mean"),
+    )
+    if est._y_ndim == 1:
+        pred = g.op("Reshape", pred, g.const([-1], "shape", np.int64))
+    return {"predict": pred}
+
+
+def input_steps(est) -> int | None:
+    """Rows in each input window of the exported graph (None: any length)."""
+    from .._detector import GRUAnomalyDetector
+
+    if est._fitted_window is not None:
+        return est._series_pad() + 1
+    if isinstance(est, GRUAnomalyDetector) and est.method == "reconstruction":
+        return est._n_steps
+    return None
+
+
+def to_onnx(est, path=None):
+    """Export a fitted estimator's whole inference path as one ONNX graph.
+
+    The graph takes raw windows, as float32, and computes what the
+    estimator's methods give for them: the input standardisation, the
+    per-window normalisation (``target_channel``, the detector), every GRU
+    layer, the linear head and the inverse target scaling, softmax and labels
+    for the classifier, and the score, decision and label for the detector.
+    Its outputs are named after those methods.
+
+    The input ``"X"`` has shape ``(batch, steps, n_features)``, the batch
+    dimension dynamic:
+
+    * series layout: the window of each row, ``steps = window_size``; for
+      ``GRUAnomalyDetector(method="forecast")`` the ``window_size`` rows
+      before the row judged and that row, ``steps = window_size + 1``. The
+      first rows of a series have no full window; ``predict`` pads them with
+      the first row, and so must the caller;
+    * sequence layout: whole sequences of any length (of the fitted length
+      for ``method="reconstruction"``), all of one length within a batch.
+
+    Parameters
+    ----------
+    est : GRURegressor, GRUClassifier or GRUAnomalyDetector
+        A fitted estimator.
+    path : str or path-like, default=None
+        Where to write the ``.onnx`` file; not written when None.
+
+    Returns
+    -------
+    model : onnx.ModelProto
+        The graph (also written to ``path`` when given).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import onnxruntime as ort
+    >>> from numpy.lib.stride_tricks import sliding_window_view
+    >>> from skgru import GRURegressor
+    >>> from skgru.export import to_onnx
+    >>> series = np.sin(np.arange(300) / 6)[:, None]
+    >>> reg = GRURegressor(window_size=12, hidden_size=8, max_iter=5,
+    ...                    random_state=0).fit(series[:-1], series[1:, 0])
+    >>> model = to_onnx(reg)
+    >>> session = ort.InferenceSession(model.SerializeToString())
+    >>> windows = sliding_window_view(series, 12, axis=0).transpose(0, 2, 1)
+    >>> (onnx_pred,) = session.run(["predict"], {"X": windows.astype("float32")})
+    >>> bool(np.allclose(onnx_pred, reg.predict(series)[11:], atol=1e-4))
+    True
+    """
+    from .._base import BaseGRU
+
+    onnx = import_onnx()
+    if not isinstance(est, BaseGRU):
+        raise TypeError(f"to_onnx exports skgru estimators, not {type(est).__name__}.")
+    check_is_fitted(est)
+    if getattr(est, "_quantized", False):
+        raise TypeError(
+            "This estimator was quantized with skgru.export.quantize, whose "
+            "int8 torch kernels have no ONNX form here: export the float "
+            "estimator."
+        )
+    g = _Graph(onnx)
+    helper = onnx.helper
+    n_features = len(est._input_stats[0])
+    steps = input_steps(est)
+    x = "X"
+    outputs = _outputs(g, est, x)
+    # name each output after its method
+    for method, value in outputs.items():
+        g.nodes.append(helper.make_node("Identity", [value], [method]))
+    dtypes = {
+        "f": onnx.TensorProto.FLOAT,
+        "d": onnx.TensorProto.DOUBLE,
+        "q": onnx.TensorProto.INT64,
+        "l": onnx.TensorProto.INT64,
+        "?": onnx.TensorProto.BOOL,
+    }
+
+    def info(method: str):
+        if method == "predict" and hasattr(est, "classes_"):
+            labels = _labels(est.classes_)
+            dtype = dtypes.get(labels.dtype.char, onnx.TensorProto.STRING)
+            return helper.make_tensor_value_info(method, dtype, ["batch"])
+        if method == "predict" and hasattr(est, "offset_"):
+            return helper.make_tensor_value_info(
+                method, onnx.TensorProto.INT64, ["batch"]
+            )
+        width = {
+            "predict_proba": len(getattr(est, "classes_", [])),
+            "predict": len(getattr(est, "_y_mean", [])),
+        }.get(method)
+        one = method != "predict_proba" and (
+            width is None or getattr(est, "_y_ndim", 2) == 1
+        )
+        shape = ["batch"] if one else ["batch", width]
+        return helper.make_tensor_value_info(method, onnx.TensorProto.FLOAT, shape)
+
+    graph = helper.make_graph(
+        g.nodes,
+        f"skgru_{type(est).__name__}",
+        [
+            helper.make_tensor_value_info(
+                x, onnx.TensorProto.FLOAT, ["batch", steps or "steps", n_features]
+            )
+        ],
+        [info(method) for method in outputs],
+        initializer=g.initializers,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="skgru",
+        producer_version=_version(),
+        doc_string=(
+            f"{type(est).__name__} exported by skgru: input X of shape (batch, "
+            f"{steps or 'steps'}, {n_features}), raw float32 windows."
+        ),
+    )
+    model.ir_version = IR_VERSION
+    helper.set_model_props(
+        model,
+        {
+            "estimator": type(est).__name__,
+            "window_size": str(est._fitted_window),
+            "steps": str(steps),
+            "feature_names": ",".join(map(str, getattr(est, "feature_names_in_", []))),
+        },
+    )
+    onnx.checker.check_model(model, full_check=True)
+    if path is not None:
+        onnx.save_model(model, os.fspath(path))
+    return model
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
