@@ -155,8 +155,9 @@ def _labels(classes: np.ndarray) -> np.ndarray:
     return np.array([str(c) for c in classes], dtype=object)
 
 
-def _outputs(g: _Graph, est, x: str) -> dict[str, str]:
-    """The graph's outputs, named after the estimator's methods."""
+def _outputs(g: _Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
+    """The graph's outputs, named after the estimator's methods: each one's
+    value, element type and shape."""
     from .._classifier import GRUClassifier
     from .._detector import GRUAnomalyDetector
 
@@ -187,16 +188,20 @@ def _outputs(g: _Graph, est, x: str) -> dict[str, str]:
             g.const(1, "inlier", np.int64),
         )
         return {
-            "score_samples": scores,
-            "decision_function": decision,
-            "predict": labels,
+            "score_samples": (scores, np.float32, ["batch"]),
+            "decision_function": (decision, np.float32, ["batch"]),
+            "predict": (labels, np.int64, ["batch"]),
         }
     out = _network(g, module, x)
     if isinstance(est, GRUClassifier):
         proba = g.op("Softmax", out, axis=1)
         index = g.op("ArgMax", out, axis=1, keepdims=0)
-        labels = g.op("Gather", g.const(_labels(est.classes_), "classes", None), index)
-        return {"predict": labels, "predict_proba": proba}
+        classes = _labels(est.classes_)
+        labels = g.op("Gather", g.const(classes, "classes", None), index)
+        return {
+            "predict": (labels, classes.dtype, ["batch"]),
+            "predict_proba": (proba, np.float32, ["batch", len(classes)]),
+        }
     pred = g.op(
         "Add",
         g.op("Mul", out, g.const(est._y_scale, "y_scale")),
@@ -204,7 +209,8 @@ def _outputs(g: _Graph, est, x: str) -> dict[str, str]:
     )
     if est._y_ndim == 1:
         pred = g.op("Reshape", pred, g.const([-1], "shape", np.int64))
-    return {"predict": pred}
+        return {"predict": (pred, np.float32, ["batch"])}
+    return {"predict": (pred, np.float32, ["batch", len(est._y_mean)])}
 
 
 def input_steps(est) -> int | None:
@@ -287,35 +293,8 @@ def to_onnx(est, path=None):
     x = "X"
     outputs = _outputs(g, est, x)
     # name each output after its method
-    for method, value in outputs.items():
+    for method, (value, _, _) in outputs.items():
         g.nodes.append(helper.make_node("Identity", [value], [method]))
-    dtypes = {
-        "f": onnx.TensorProto.FLOAT,
-        "d": onnx.TensorProto.DOUBLE,
-        "q": onnx.TensorProto.INT64,
-        "l": onnx.TensorProto.INT64,
-        "?": onnx.TensorProto.BOOL,
-    }
-
-    def info(method: str):
-        if method == "predict" and hasattr(est, "classes_"):
-            labels = _labels(est.classes_)
-            dtype = dtypes.get(labels.dtype.char, onnx.TensorProto.STRING)
-            return helper.make_tensor_value_info(method, dtype, ["batch"])
-        if method == "predict" and hasattr(est, "offset_"):
-            return helper.make_tensor_value_info(
-                method, onnx.TensorProto.INT64, ["batch"]
-            )
-        width = {
-            "predict_proba": len(getattr(est, "classes_", [])),
-            "predict": len(getattr(est, "_y_mean", [])),
-        }.get(method)
-        one = method != "predict_proba" and (
-            width is None or getattr(est, "_y_ndim", 2) == 1
-        )
-        shape = ["batch"] if one else ["batch", width]
-        return helper.make_tensor_value_info(method, onnx.TensorProto.FLOAT, shape)
-
     graph = helper.make_graph(
         g.nodes,
         f"skgru_{type(est).__name__}",
@@ -324,7 +303,12 @@ def to_onnx(est, path=None):
                 x, onnx.TensorProto.FLOAT, ["batch", steps or "steps", n_features]
             )
         ],
-        [info(method) for method in outputs],
+        [
+            helper.make_tensor_value_info(
+                method, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), shape
+            )
+            for method, (_, dtype, shape) in outputs.items()
+        ],
         initializer=g.initializers,
     )
     model = helper.make_model(
