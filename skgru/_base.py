@@ -400,6 +400,10 @@ class BaseGRU(BaseEstimator):
         """``method``'s result from the network's (float32) outputs."""
         raise NotImplementedError
 
+    def _outputs(self, X) -> np.ndarray:
+        """The network's outputs for ``X``, which ``_answer`` turns into results."""
+        return self._forward(self._dataset(self._predict_layout(X), None))
+
     def _stream_outputs(self, windows: torch.Tensor) -> torch.Tensor:
         """Network outputs for a batch of raw windows (see ``Stream``)."""
         return self.module_(windows)

@@ -226,10 +226,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``, float64.
         """
-        return self._answer("predict_proba", self._logits(X))
-
-    def _logits(self, X) -> np.ndarray:
-        return self._forward(self._dataset(self._predict_layout(X), None))
+        return self._answer("predict_proba", self._outputs(X))
 
     _stream_methods = ("predict", "predict_proba", "predict_log_proba")
 
@@ -257,7 +254,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities in the order of ``classes_``.
         """
-        return self._answer("predict_log_proba", self._logits(X))
+        return self._answer("predict_log_proba", self._outputs(X))
 
     def predict(self, X):
         """Predict the class of every sequence or row of ``X``.
@@ -272,4 +269,4 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         labels : ndarray of shape (n_samples,)
             The most probable class of each sample.
         """
-        return self._answer("predict", self._logits(X))
+        return self._answer("predict", self._outputs(X))

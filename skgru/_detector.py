@@ -233,6 +233,10 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         dataset = self._dataset(layout)
         return self._forward(dataset, self._batch_errors).astype(np.float64)
 
+    def _outputs(self, X) -> np.ndarray:
+        # the detector's answers come from each sample's error
+        return self._errors(self._predict_layout(X))
+
     def _stream_outputs(self, windows: torch.Tensor) -> torch.Tensor:
         # a window holds the rows the model reads and the row(s) it judges,
         # standardised as WindowDataset.targets does
@@ -327,7 +331,7 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         scores : ndarray of shape (n_samples,)
             Minus the sample's error over the median training error.
         """
-        return self._answer("score_samples", self._errors(self._predict_layout(X)))
+        return self._answer("score_samples", self._outputs(X))
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
@@ -342,8 +346,7 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         decision : ndarray of shape (n_samples,)
             Shifted scores; below 0 means outlier.
         """
-        errors = self._errors(self._predict_layout(X))
-        return self._answer("decision_function", errors)
+        return self._answer("decision_function", self._outputs(X))
 
     def predict(self, X):
         """Label every sample +1 (inlier) or -1 (outlier).
@@ -358,4 +361,4 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         labels : ndarray of shape (n_samples,)
             +1 for inliers, -1 for outliers.
         """
-        return self._answer("predict", self._errors(self._predict_layout(X)))
+        return self._answer("predict", self._outputs(X))

@@ -230,8 +230,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions, float64.
         """
-        layout = self._predict_layout(X)
-        return self._answer("predict", self._forward(self._dataset(layout, None)))
+        return self._answer("predict", self._outputs(X))
 
     def _answer(self, method: str, outputs: np.ndarray) -> np.ndarray:
         y = outputs.astype(np.float64)
