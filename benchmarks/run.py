@@ -34,12 +34,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 import skgru
 from skgru import GRURegressor
+from skgru._threads import wanted_threads
 from skgru._windows import edge_pad
 
 HERE = Path(__file__).resolve().parent
 # (series length, window, epochs per implementation): the shortest epochs get
 # more repeats, because a 1.5 s epoch is the most exposed to this machine's noise.
-SIZES = [(20_000, 32, 10), (80_000, 32, 5), (20_000, 128, 5)]
+SIZES = [(20_000, 32, 8), (80_000, 32, 4), (20_000, 128, 4)]
 HIDDEN, BATCH, LR = 64, 256, 1e-3
 PREDICT_BATCHES = (256, 1024, 4096)
 
@@ -156,11 +157,12 @@ def reference_predict(model, windows, batch: int) -> None:
             model(windows[i : i + batch])
 
 
-def predict_rates(model, windows, est, series, repeats: int = 3):
-    """Best windows/s of the reference (at its best batch size) and of skgru.
+def predict_rates(model, windows, est, series, repeats: int = 7):
+    """Windows/s of the reference (at its best batch size) and of skgru.
 
     One pass per batch size picks the reference's best; then that batch size
-    and skgru's ``predict`` alternate ``repeats`` times and each keeps its best.
+    and skgru's ``predict`` alternate ``repeats`` times. Returns the medians
+    and the median of each skgru pass's rate over the reference pass before it.
     """
     n = len(windows)
     best = max(
@@ -171,7 +173,8 @@ def predict_rates(model, windows, est, series, repeats: int = 3):
     for _ in range(repeats):
         ref.append(_rate(lambda: reference_predict(model, windows, best), n))
         ours.append(_rate(lambda: est.predict(series[:, None]), n))
-    return max(ref), max(ours)
+    paired = statistics.median(o / r for r, o in zip(ref, ours, strict=True))
+    return statistics.median(ref), statistics.median(ours), paired, best
 
 
 def single_window_latency(calls: int) -> float:
@@ -190,6 +193,67 @@ def single_window_latency(calls: int) -> float:
         est.predict(one)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+# Where a training step's time goes: (label, how to pick the profile's entries,
+# whether to sum their own time instead of their cumulative time).
+PROFILE_PARTS = [
+    ("autograd backward (`run_backward`)", lambda f, fn: "run_backward" in fn, False),
+    (
+        "GRU forward (`torch.gru`)",
+        lambda f, fn: fn == "<built-in method gru of type object>",
+        False,
+    ),
+    (
+        "skorch's own Python (loop, callbacks, history; self time)",
+        lambda f, fn: "/skorch/" in f,
+        True,
+    ),
+    ("gradient norm clipping", lambda f, fn: fn == "clip_grad_norm_", False),
+    (
+        "Adam update (the reference does the same)",
+        lambda f, fn: f.endswith("_adam.py") and fn == "_update",
+        False,
+    ),
+    ("window gather (`WindowDataset._take`)", lambda f, fn: fn == "_take", False),
+    (
+        "heap checks (`HeapTrimmer.step`)",
+        lambda f, fn: f.endswith("_memory.py") and fn == "step",
+        False,
+    ),
+]
+
+
+def profile_fit() -> list[tuple[str, float, float]]:
+    """cProfile of a 2-epoch skgru fit (20,000 points, window 32, 1 thread)."""
+    import cProfile
+    import pstats
+
+    series = make_series(20_000)
+    est = GRURegressor(
+        window_size=32,
+        hidden_size=HIDDEN,
+        batch_size=BATCH,
+        max_iter=2,
+        random_state=0,
+        n_threads=1,
+    )
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        profiler.runcall(est.fit, series[:-1, None], series[1:])
+    total = time.perf_counter() - start
+    stats = pstats.Stats(profiler).stats
+    parts = []
+    for label, pick, own in PROFILE_PARTS:
+        seconds = sum(
+            (tt if own else ct)
+            for (f, _, fn), (_, _, tt, ct, _) in stats.items()
+            if pick(f, fn)
+        )
+        parts.append((label, seconds, seconds / total))
+    return [("whole fit under the profiler", total, 1.0), *parts]
 
 
 def machine() -> str:
@@ -225,51 +289,86 @@ def main() -> None:
     caller_threads = torch.get_num_threads()
     started = time.perf_counter()
 
-    rows = []
+    torch.set_num_threads(caller_threads)
+    auto = wanted_threads("auto", BATCH, HIDDEN)  # what skgru picks by itself
+    rows, summaries = [], []
     for n, window, size_epochs in SIZES:
         epochs = args.epochs or size_epochs
         series = make_series(n)
         x, target = series[:-1], series[1:]
         windows = prebuilt_windows(x, window)
         y = torch.from_numpy(target[:, None].copy())
-        for threads in args.threads:
-            torch.set_num_threads(threads)
-            ref_epochs, sk_epochs = [], []
-            for rep in range(args.repeats):
-                reference = ReferenceTrainer(windows, y, seed=rep)
-                ours = SkgruTrainer(x, target, window, rep, threads)
-                for _ in range(epochs):  # interleaved: A B A B ...
-                    ref_epochs.append(reference.epoch())
-                    sk_epochs.append(ours.epoch())
-            ref_model, est = reference.model.eval(), ours.est
-            ref_rate, sk_rate = predict_rates(ref_model, windows, est, x)
+        # every thread setting of both in one cycle per epoch: ref 1, skgru 1,
+        # ref 2, skgru 2, ...; the machine's drift then hits all of them alike
+        times = {(who, t): [] for t in args.threads for who in ("ref", "skgru")}
+        for rep in range(args.repeats):
+            trainers = {}
+            for t in args.threads:
+                trainers["ref", t] = ReferenceTrainer(windows, y, seed=rep)
+                trainers["skgru", t] = SkgruTrainer(x, target, window, rep, t)
+            for _ in range(epochs):
+                for t in args.threads:
+                    torch.set_num_threads(t)
+                    times["ref", t].append(trainers["ref", t].epoch())
+                    times["skgru", t].append(trainers["skgru", t].epoch())
+        for t in args.threads:
+            torch.set_num_threads(t)
+            ref_epochs, sk_epochs = times["ref", t], times["skgru", t]
+            ref_model = trainers["ref", t].model.eval()
+            est = trainers["skgru", t].est
+            ref_rate, sk_rate, rate_paired, best_batch = predict_rates(
+                ref_model, windows, est, x
+            )
             row = dict(
                 n=n,
                 window=window,
-                threads=threads,
+                threads=t,
+                epochs=len(sk_epochs),
                 ref=statistics.median(ref_epochs),
                 skgru=statistics.median(sk_epochs),
-                # each skgru epoch against the reference epoch just before it:
-                # cancels the drift of a shared machine between pairs
+                # each skgru epoch against the reference epoch just before it
                 paired=statistics.median(
                     s / r for r, s in zip(ref_epochs, sk_epochs, strict=True)
                 ),
-                epochs=len(sk_epochs),
-                skgru_setup=ours.setup,
+                skgru_setup=trainers["skgru", t].setup,
                 ref_rate=ref_rate,
                 sk_rate=sk_rate,
-                skorch=skorch_epoch(windows, y, threads),
+                rate_paired=rate_paired,
+                best_batch=best_batch,
+                skorch=skorch_epoch(windows, y, t),
             )
             rows.append(row)
             print(
-                f"n={n} w={window} threads={threads}: ref {row['ref']:.2f}s/epoch, "
-                f"skgru {row['skgru']:.2f}s/epoch ({row['skgru'] / row['ref']:.3f}x), "
+                f"n={n} w={window} threads={t}: ref {row['ref']:.2f}s/epoch, "
+                f"skgru {row['skgru']:.2f}s/epoch ({row['paired']:.3f}x paired), "
                 f"skorch {row['skorch']:.2f}s; predict ref {ref_rate:,.0f}/s, "
-                f"skgru {sk_rate:,.0f}/s",
+                f"skgru {sk_rate:,.0f}/s ({rate_paired:.3f}x paired)",
                 flush=True,
+            )
+        if auto in args.threads:
+            # skgru as it runs by itself against the faster reference, per cycle
+            fastest = [
+                min(c)
+                for c in zip(*(times["ref", t] for t in args.threads), strict=True)
+            ]
+            ours = times["skgru", auto]
+            best = min(args.threads, key=lambda t: statistics.median(times["ref", t]))
+            summaries.append(
+                dict(
+                    n=n,
+                    window=window,
+                    auto=auto,
+                    best=best,
+                    ref=statistics.median(times["ref", best]),
+                    skgru=statistics.median(ours),
+                    paired=statistics.median(
+                        s / r for r, s in zip(fastest, ours, strict=True)
+                    ),
+                )
             )
     torch.set_num_threads(caller_threads)
 
+    profile = profile_fit()
     latency = single_window_latency(args.latency_calls)
     print(f"single-window predict latency: {latency * 1e3:.3f} ms", flush=True)
     memory = None
@@ -283,50 +382,79 @@ def main() -> None:
         memory = result.stdout.strip()
         print(memory, flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    report = render(rows, latency, memory, peak, args, time.perf_counter() - started)
+    report = render(
+        rows,
+        summaries,
+        auto,
+        latency,
+        memory,
+        profile,
+        peak,
+        args,
+        time.perf_counter() - started,
+    )
     Path(args.output).write_text(report)
     print(report)
 
 
-def render(rows, latency, memory, peak_mb, args, seconds) -> str:
-    best_ref = {}
-    for r in rows:
-        key = (r["n"], r["window"])
-        best_ref[key] = min(best_ref.get(key, np.inf), r["ref"])
+def render(
+    rows, summaries, auto, latency, memory, profile, peak_mb, args, seconds
+) -> str:
+    cycle = ", ".join(f"reference {t}, skgru {t}" for t in args.threads)
     lines = [
         "# skgru benchmark results",
         "",
         f"Machine: {machine()}.",
         f"Command: `python benchmarks/run.py{' --memory' if args.memory else ''}` "
-        f"({seconds / 60:.1f} min in all). "
-        "Per row, epochs of the reference and of skgru alternate (A B A B ...);"
-        " times are per-epoch medians, and `paired` is the median of each skgru"
-        " epoch's time over the reference epoch run just before it.",
+        f"({seconds / 60:.1f} min in all).",
         "",
         "skgru trains in series layout (windows gathered from the series by index);",
-        "the reference and skorch get pre-built window tensors. `skgru / best ref`",
-        "compares with the faster of the two reference thread settings; skgru's",
-        '`n_threads="auto"` picks the caller\'s count (2) for this workload (batch 256',
-        "x 64 hidden units), so its row is the 2-thread one. The set-up column is",
-        "what a `fit` call does once around its epochs (validation, statistics,",
-        "building the net). The skorch column is one epoch of skorch's",
-        "`NeuralNetRegressor` with its default DataLoader, as context.",
+        "the reference and skorch get pre-built window tensors. Epochs run in",
+        f"cycles ({cycle}), so that the drift of a shared machine hits every",
+        "setting alike. Times are per-epoch medians; `paired` is the median of",
+        "each skgru epoch's time over the reference epoch run just before it.",
+        "",
+        "## skgru as it runs by itself, against the faster reference",
+        "",
+        f'`n_threads="auto"` runs this workload (batch {BATCH} x {HIDDEN} hidden',
+        f"units) on the caller's thread count, here {auto}. The faster reference is",
+        "the thread setting with the lower median; `paired` divides each skgru",
+        "epoch by the faster of the reference epochs of its own cycle.",
+        "",
+        "| series | window | faster reference | reference s/epoch"
+        f" | skgru s/epoch ({auto} threads) | skgru / faster ref | paired |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in summaries:
+        lines.append(
+            f"| {r['n']:,} | {r['window']} | {r['best']} thread(s) | {r['ref']:.3f}"
+            f" | {r['skgru']:.3f} | {r['skgru'] / r['ref']:.3f} | {r['paired']:.3f} |"
+        )
+    lines += [
+        "",
+        "## Each thread setting",
+        "",
+        "The set-up column is what a `fit` call does once around its epochs",
+        "(validation, statistics, building the net). The skorch column is one",
+        "epoch of skorch's `NeuralNetRegressor` with its default DataLoader, as",
+        "context. Predict: the reference at its best batch size (of"
+        f" {', '.join(map(str, PREDICT_BATCHES))}), then the two alternate;"
+        " medians of windows/s, and the paired median of skgru's rate over the"
+        " reference's.",
         "",
         "| series | window | threads | epochs | reference s/epoch | skgru s/epoch"
-        " | skgru / ref | paired | skgru / best ref | skgru fit set-up s"
-        " | skorch NeuralNetRegressor s/epoch | predict ref windows/s (best batch)"
-        " | predict skgru windows/s | skgru / ref predict |",
+        " | skgru / ref | paired | skgru fit set-up s"
+        " | skorch NeuralNetRegressor s/epoch | predict ref windows/s (batch)"
+        " | predict skgru windows/s | skgru / ref predict | paired |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        best = best_ref[(r["n"], r["window"])]
         lines.append(
             f"| {r['n']:,} | {r['window']} | {r['threads']} | {r['epochs']}"
             f" | {r['ref']:.3f} | {r['skgru']:.3f} | {r['skgru'] / r['ref']:.3f}"
-            f" | {r['paired']:.3f}"
-            f" | {r['skgru'] / best:.3f} | {r['skgru_setup']:.2f} | {r['skorch']:.2f}"
-            f" | {r['ref_rate']:,.0f} | {r['sk_rate']:,.0f}"
-            f" | {r['sk_rate'] / r['ref_rate']:.3f} |"
+            f" | {r['paired']:.3f} | {r['skgru_setup']:.2f} | {r['skorch']:.2f}"
+            f" | {r['ref_rate']:,.0f} ({r['best_batch']}) | {r['sk_rate']:,.0f}"
+            f" | {r['sk_rate'] / r['ref_rate']:.3f} | {r['rate_paired']:.3f} |"
         )
     lines += [
         "",
@@ -338,7 +466,17 @@ def render(rows, latency, memory, peak_mb, args, seconds) -> str:
         f"**{latency * 1e3:.3f} ms**.",
         "",
         f"Peak RSS of this process: {peak_mb:,.0f} MB.",
+        "",
+        "## Where the time goes",
+        "",
+        "`cProfile` of a 2-epoch skgru fit (20,000 points, window 32, 1 thread).",
+        "The profiler inflates Python-heavy parts, so skgru's own share is",
+        "smaller without it.",
+        "",
+        "| part | seconds | share |",
+        "|---|---|---|",
     ]
+    lines += [f"| {label} | {sec:.3f} | {share:.1%} |" for label, sec, share in profile]
     if memory:
         lines += ["", "## Memory: 5,000,000 rows x 4 float32 features, window 128", ""]
         lines += [memory]

@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback, GradientNormClipping
 
+from ._adam import Adam
 from ._windows import BatchIterator, WindowDataset
 
 # Gradients of a GRU over long sequences occasionally explode; clipping their
@@ -235,7 +236,7 @@ def build_net(
     return NeuralNet(
         module=module,
         criterion=criterion,
-        optimizer=torch.optim.Adam,
+        optimizer=Adam,  # torch.optim's Adam, without torch's compiler (see _adam)
         lr=learning_rate,
         max_epochs=max_epochs,
         batch_size=batch_size,
