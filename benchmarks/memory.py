@@ -9,8 +9,9 @@ Peak RSS is read from ``/proc/self/status`` (``VmHWM``) after each phase and
 reported against two baselines: the RSS right after ``import skgru`` (the
 bound's definition), and the RSS after a warm-up fit and predict on 1,000 rows.
 The warm-up takes out what torch loads and allocates once per process, whatever
-the data size: the first optimiser construction imports torch's compiler stack
-and sympy, and the first GRU steps allocate kernel buffers. Run by
+the data size: the first GRU steps allocate kernel buffers. (skgru's own Adam
+keeps torch's compiler stack, which any ``torch.optim`` optimizer imports, out
+of this: about 70 MB.) Run by
 ``benchmarks/run.py``, or alone: ``python benchmarks/memory.py``.
 """
 

@@ -198,10 +198,14 @@ def single_window_latency(calls: int) -> float:
 # Where a training step's time goes: (label, how to pick the profile's entries,
 # whether to sum their own time instead of their cumulative time).
 PROFILE_PARTS = [
-    ("autograd backward (`run_backward`)", lambda f, fn: "run_backward" in fn, False),
+    (
+        "autograd backward (`run_backward`)",
+        lambda f, fn: fn == "<method 'run_backward' of 'torch._C._EngineBase' objects>",
+        False,
+    ),
     (
         "GRU forward (`torch.gru`)",
-        lambda f, fn: fn == "<built-in method gru of type object>",
+        lambda f, fn: fn == "<built-in method torch.gru>",
         False,
     ),
     (

@@ -9,10 +9,16 @@ import torch
 
 from ._windows import INFERENCE_ROW_MULTIPLE, WindowDataset, inference_batches
 
-# Time steps per inference batch (rows x window): 1024 windows of 32 steps,
-# 256 of 128. Measured fastest for both the reference loop and skgru on this
-# CPU; a fixed number of rows would fall off for long windows.
+# Time steps per inference batch (rows x window) on several threads: 1024
+# windows of 32 steps, 256 of 128, which gives each thread enough work per
+# step. Measured fastest for the reference loop and skgru on 2 cores; a fixed
+# number of rows would fall off for long windows.
 INFERENCE_STEPS = 32768
+
+# Rows per inference batch on one thread, at most: 256 windows of 32 ran 6%
+# faster than 1024 on one thread (and 256 of 128 fastest too), while two
+# threads ran 1024 windows of 32 22% faster than 256 (benchmarks/RESULTS.md).
+INFERENCE_ROWS_ONE_THREAD = 256
 
 
 def _finite(out: np.ndarray) -> np.ndarray:
@@ -42,7 +48,8 @@ def forward_all(
 ) -> np.ndarray:
     """Module outputs for every sample, in fixed-shape batches (float32).
 
-    A batch holds about ``INFERENCE_STEPS`` time steps; its rows are padded
+    A batch holds about ``INFERENCE_STEPS`` time steps, and at most
+    ``INFERENCE_ROWS_ONE_THREAD`` rows on one thread; its rows are padded
     to a multiple of ``INFERENCE_ROW_MULTIPLE`` (see ``inference_batches``).
     ``threads(batch_rows)`` is the thread-count context to run in. With
     ``fn``, ``fn(inputs, targets)`` is computed per batch instead. NaN or
@@ -55,6 +62,8 @@ def forward_all(
     result = None
     done = 0
     with torch.inference_mode(), threads(min(batch_size, n)):
+        if torch.get_num_threads() == 1:
+            batch_size = min(batch_size, INFERENCE_ROWS_ONE_THREAD)
         for positions, n_real in inference_batches(n, batch_size):
             xb = _to_device(dataset.inputs(positions), device)
             if fn is None:
