@@ -20,9 +20,21 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-# torch.optim.Adam's hyperparameters that this implementation covers; a state
-# dict saved by torch.optim.Adam carries more keys (flags), which are ignored.
+# torch.optim.Adam's hyperparameters that this implementation covers.
 HYPERPARAMETERS = ("lr", "betas", "eps", "weight_decay")
+
+# torch.optim.Adam's other group settings, at the values this implementation
+# computes: written into state dicts so that torch.optim.Adam can read them,
+# and ignored when read.
+TORCH_FLAGS = {
+    "amsgrad": False,
+    "maximize": False,
+    "foreach": None,
+    "capturable": False,
+    "differentiable": False,
+    "fused": None,
+    "decoupled_weight_decay": False,
+}
 
 
 class Adam(torch.optim.Optimizer):
@@ -138,6 +150,7 @@ class Adam(torch.optim.Optimizer):
         groups = []
         for group in self.param_groups:
             saved = {k: v for k, v in group.items() if k != "params"}
+            saved.update(TORCH_FLAGS)
             saved["params"] = [index[id(p)] for p in group["params"]]
             groups.append(saved)
         state = {index[id(p)]: dict(s) for p, s in self.state.items()}

@@ -1,5 +1,6 @@
 """skgru's Adam against torch.optim.Adam, and its place in a fit."""
 
+import copy
 import pickle
 import subprocess
 import sys
@@ -79,10 +80,16 @@ def test_state_dict_round_trips_with_torch_adam():
     _train(twin, ours, 5)
     for p, q in zip(model.parameters(), twin.parameters(), strict=True):
         assert torch.equal(p, q)
-    # and back: torch.optim.Adam reads ours
-    back = torch.optim.Adam(_model(0).parameters())
-    back.load_state_dict(ours.state_dict())
+    # and back: torch.optim.Adam reads ours and continues from it
+    back = torch.optim.Adam(model.parameters())
+    # a copy, as from a file: torch's loader keeps the given tensors
+    back.load_state_dict(copy.deepcopy(ours.state_dict()))
     assert float(back.state_dict()["state"][0]["step"]) == 10
+    twin.load_state_dict(model.state_dict())
+    _train(model, back, 3)
+    _train(twin, ours, 3)
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        assert torch.equal(p, q)
 
 
 def test_load_state_dict_refuses_another_network():
