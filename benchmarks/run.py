@@ -293,7 +293,6 @@ def main() -> None:
     caller_threads = torch.get_num_threads()
     started = time.perf_counter()
 
-    torch.set_num_threads(caller_threads)
     auto = wanted_threads("auto", BATCH, HIDDEN)  # what skgru picks by itself
     rows, summaries = [], []
     for n, window, size_epochs in SIZES:

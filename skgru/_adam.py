@@ -166,7 +166,6 @@ class Adam(torch.optim.Optimizer):
                 f"hold {sizes} parameters, this optimizer's "
                 f"{[len(g['params']) for g in self.param_groups]}."
             )
-        params = self._params()
         by_index = {}
         for group, saved in zip(self.param_groups, groups, strict=True):
             for key in HYPERPARAMETERS:
@@ -180,7 +179,7 @@ class Adam(torch.optim.Optimizer):
             if param is None:
                 raise ValueError(
                     f"The optimizer state names parameter {i}, "
-                    f"but this network has {len(params)}."
+                    f"but this network has {len(by_index)}."
                 )
             self.state[param] = {
                 # the step stays a CPU float32 scalar; moments follow the parameter

@@ -49,7 +49,7 @@ def forward_all(
     """Module outputs for every sample, in fixed-shape batches (float32).
 
     A batch holds about ``INFERENCE_STEPS`` time steps, and at most
-    ``INFERENCE_ROWS_ONE_THREAD`` rows on one thread; its rows are padded
+    ``INFERENCE_ROWS_ONE_THREAD`` rows on one CPU thread; its rows are padded
     to a multiple of ``INFERENCE_ROW_MULTIPLE`` (see ``inference_batches``).
     ``threads(batch_rows)`` is the thread-count context to run in. With
     ``fn``, ``fn(inputs, targets)`` is computed per batch instead. NaN or
@@ -62,7 +62,7 @@ def forward_all(
     result = None
     done = 0
     with torch.inference_mode(), threads(min(batch_size, n)):
-        if torch.get_num_threads() == 1:
+        if device.type == "cpu" and torch.get_num_threads() == 1:
             batch_size = min(batch_size, INFERENCE_ROWS_ONE_THREAD)
         for positions, n_real in inference_batches(n, batch_size):
             xb = _to_device(dataset.inputs(positions), device)

@@ -15,7 +15,8 @@ def fitted():
     return est, X
 
 
-def _batch_rows(est, X, monkeypatch) -> tuple[list[int], np.ndarray]:
+def _batch_rows(est, X) -> tuple[list[int], np.ndarray]:
+    """The rows of each batch ``predict`` runs, and its predictions."""
     rows = []
     forward = type(est.module_).forward
 
@@ -23,9 +24,9 @@ def _batch_rows(est, X, monkeypatch) -> tuple[list[int], np.ndarray]:
         rows.append(len(x))
         return forward(module, x, *args, **kwargs)
 
-    monkeypatch.setattr(type(est.module_), "forward", spy)
-    out = est.predict(X)
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(est.module_), "forward", spy)
+        out = est.predict(X)
     return rows, out
 
 
@@ -35,7 +36,7 @@ def test_one_thread_runs_smaller_batches_with_the_same_outputs(
 ):
     est, X = fitted
     est.set_params(n_threads=n_threads)
-    rows, out = _batch_rows(est, X, monkeypatch)
+    rows, out = _batch_rows(est, X)
     if n_threads == 1:
         # 1500 windows of 8 would be one batch of INFERENCE_STEPS / 8 rows
         assert max(rows) == _inference.INFERENCE_ROWS_ONE_THREAD
@@ -45,5 +46,5 @@ def test_one_thread_runs_smaller_batches_with_the_same_outputs(
     # whatever the batches, every row's output is the same
     monkeypatch.setattr(_inference, "INFERENCE_ROWS_ONE_THREAD", 10**9)
     est.set_params(n_threads=1)
-    _, one_batch = _batch_rows(est, X, monkeypatch)
+    _, one_batch = _batch_rows(est, X)
     np.testing.assert_array_equal(out, one_batch)
