@@ -204,8 +204,13 @@ PROFILE_PARTS = [
         False,
     ),
     (
-        "GRU forward (`torch.gru`)",
-        lambda f, fn: fn == "<built-in method torch.gru>",
+        "of it, the GRU's own backward (`_GRULayer.backward`)",
+        lambda f, fn: f.endswith("_gru_train.py") and fn == "backward",
+        False,
+    ),
+    (
+        "GRU forward (`_GRULayer.forward`)",
+        lambda f, fn: f.endswith("_gru_train.py") and fn == "forward",
         False,
     ),
     (
