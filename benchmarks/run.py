@@ -205,12 +205,12 @@ PROFILE_PARTS = [
     ),
     (
         "of it, the GRU's own backward (`_GRULayer.backward`)",
-        lambda f, fn: f.endswith("_gru_train.py") and fn == "backward",
+        lambda f, fn: f.endswith("_gru_cpu.py") and fn == "backward",
         False,
     ),
     (
         "GRU forward (`_GRULayer.forward`)",
-        lambda f, fn: f.endswith("_gru_train.py") and fn == "forward",
+        lambda f, fn: f.endswith("_gru_cpu.py") and fn == "forward",
         False,
     ),
     (

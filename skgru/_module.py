@@ -6,9 +6,9 @@ This module imports torch only: no scikit-learn, no skorch. It holds
   instance normalisation (RevIN, Kim et al. 2022);
 * :class:`GRUNetwork`, a GRU followed by a linear head, with the global input
   standardisation stored as buffers so that the module alone maps raw inputs
-  to outputs in the standardised target space. Training on the CPU runs the
-  GRU through :func:`skgru._gru_train.gru_train_forward` (same parameters and
-  arithmetic, a faster backward pass); everything else runs ``nn.GRU``.
+  to outputs in the standardised target space. On the CPU the GRU runs through
+  :func:`skgru._gru_cpu.gru_last_states`: ``nn.GRU``'s parameters and
+  arithmetic without autograd's per-step overhead.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ._gru_train import can_train_fast, gru_train_forward
+from ._gru_cpu import gru_last_states, handles
 
 # Variance floor of the per-window normalisation, in units of the globally
 # standardised input. It keeps the scale of a flat window at about 0.03 global
@@ -149,8 +149,8 @@ class GRUNetwork(nn.Module):
             mean = torch.where(self.norm_mask, mean, torch.zeros_like(mean))
             scale = torch.where(self.norm_mask, scale, torch.ones_like(scale))
             x = (x - mean[:, None, :]) / scale[:, None, :]
-        if lengths is None and can_train_fast(self.gru, x):
-            h_n = gru_train_forward(self.gru, x)
+        if lengths is None and handles(self.gru, x):
+            h_n = gru_last_states(self.gru, x)
         elif lengths is None:
             _, h_n = self.gru(x)
         else:

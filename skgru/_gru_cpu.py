@@ -1,0 +1,258 @@
+"""The GRU's forward and backward passes on the CPU, without autograd's overhead.
+
+This module imports torch only. :func:`gru_last_states` returns what
+``torch.nn.GRU(...)(x)[1]`` returns, from the same parameters, for the CPU;
+CUDA, packed sequences and other module types keep using ``nn.GRU`` itself.
+
+Why: on the CPU, ``nn.GRU`` runs each time step as about ten small tensor
+operations and collects every step's output into a new tensor. In training,
+autograd records each operation; the backward pass then runs about twice as
+many small kernels through the autograd engine, and each step's weight
+gradient is its own small matrix product. At the sizes skgru's users train
+(batches of a few hundred windows, tens of hidden units), this overhead costs
+about as much as the arithmetic. Here:
+
+* a step is the same operations in the same order as ``nn.GRU``'s CPU cell,
+  into buffers allocated once, so the hidden states are *bitwise equal* to
+  ``nn.GRU``'s (``tests/test_gru_cpu.py`` checks that);
+* without gradients, only the last state of the top layer is kept;
+* in training, the forward step also computes its coefficients for the
+  backward pass while its gates are in cache. The backward pass needs three
+  operations per step, one of them the recurrence's matrix product. It computes
+  the weight and bias gradients of all steps at once, as one matrix product
+  over ``steps x batch`` rows. Gradients equal autograd's to float rounding
+  (checked in float64).
+
+Every operation is deterministic, so a seeded fit stays bit-for-bit
+repeatable.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def _run_steps(x, h_s, w_ih, w_hh, b_ih, b_hh, reverse, r_s, z_s, d_s, n, each_step):
+    """Run one direction of one GRU layer over time-major ``x``, as ``nn.GRU``.
+
+    ``h_s`` holds ``T + 1`` state buffers, the initial state first; ``r_s``,
+    ``z_s`` and ``d_s`` (for ``h - n``) hold ``T`` output buffers each, and may
+    repeat one buffer; ``r`` and ``z`` buffers are column blocks of wider
+    rows, like ``nn.GRU``'s gate chunks. ``n`` is one buffer.
+    ``each_step(t, gh_n)``, if given, runs after step ``t``.
+
+    Gates in PyTorch's order: ``r = sigmoid(gh_r + gi_r)``, the same for
+    ``z``, ``n = tanh(gh_n * r + gi_n)``, ``h' = (h - n) * z + n``. The input
+    projection is ``F.linear`` on the tensor ``nn.GRU`` projects, and every
+    operation of a step runs on a tensor of the same shape and row layout as
+    in ``nn.GRU``'s CPU cell, so the states are the same bits: torch's
+    vectorised and scalar ``sigmoid`` differ in the last bit, and which one
+    an element gets depends on the length of its row.
+    """
+    steps, batch, _ = x.shape
+    hidden = w_hh.shape[1]
+    h2 = 2 * hidden
+    gi = F.linear(x, w_ih, b_ih)
+    gi_r = gi[..., :hidden].unbind(0)
+    gi_z = gi[..., hidden:h2].unbind(0)
+    gi_n = gi[..., h2:].unbind(0)
+    if reverse:
+        gi_r, gi_z, gi_n = gi_r[::-1], gi_z[::-1], gi_n[::-1]
+    gh = x.new_empty(batch, 3 * hidden)
+    gh_r, gh_z, gh_n = gh[:, :hidden], gh[:, hidden:h2], gh[:, h2:]
+    w_hh_t = w_hh.t()
+    addmm, add, mul = torch.addmm, torch.add, torch.mul
+    for t in range(steps):
+        h, r, z = h_s[t], r_s[t], z_s[t]
+        addmm(b_hh, h, w_hh_t, out=gh)
+        add(gh_r, gi_r[t], out=r).sigmoid_()
+        add(gh_z, gi_z[t], out=z).sigmoid_()
+        mul(gh_n, r, out=n).add_(gi_n[t]).tanh_()
+        torch.sub(h, n, out=d_s[t])
+        mul(d_s[t], z, out=h_s[t + 1]).add_(n)
+        if each_step is not None:
+            each_step(t, gh_n)
+
+
+def _layer_no_grad(x, h0, w_ih, w_hh, b_ih, b_hh, reverse: bool, keep_all: bool):
+    """One direction of one layer without autograd.
+
+    Returns the states of all steps in the order computed (``None`` unless
+    ``keep_all``) and the last state.
+    """
+    steps, batch, _ = x.shape
+    hidden = w_hh.shape[1]
+
+    def scratch():
+        return x.new_empty(batch, hidden)
+
+    if keep_all:
+        out = x.new_empty(steps, batch, hidden)
+        h_s = [h0, *out.unbind(0)]
+    else:  # two buffers in turn
+        out = None
+        pair = scratch(), scratch()
+        h_s = [h0] + [pair[t % 2] for t in range(steps)]
+    # r and z as column blocks of one buffer: rows of ``hidden`` values with
+    # a longer stride, the layout of nn.GRU's gate chunks (see _run_steps)
+    rz = x.new_empty(batch, 2 * hidden)
+    r, z, d = rz[:, :hidden], rz[:, hidden:], scratch()
+    each = [r] * steps, [z] * steps, [d] * steps
+    _run_steps(x, h_s, w_ih, w_hh, b_ih, b_hh, reverse, *each, scratch(), None)
+    return out, h_s[steps]
+
+
+class _GRULayer(torch.autograd.Function):
+    """One direction of one GRU layer over time-major input ``(T, B, I)``.
+
+    ``reverse`` runs the steps from last to first. Returns the hidden states
+    of every step in the order computed ``(T, B, H)`` and the last one
+    ``(B, H)``, a view of the same storage: a caller that uses only the last
+    state passes no gradient for the others.
+    """
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
+        ctx.set_materialize_grads(False)
+        ctx.reverse = reverse
+        steps, batch, _ = x.shape
+        hidden = w_hh.shape[1]
+        h2 = 2 * hidden
+        hs = x.new_empty(steps + 1, batch, hidden)  # h_0 ... h_T
+        rz = x.new_empty(steps, batch, h2)  # gates r, z of every step
+        # d(gh_t) = d(h_t) * coef_t (per gate), d(gi_n,t) = d(h_t) * acoef_t
+        coef = x.new_empty(steps, batch, 3 * hidden)
+        acoef = x.new_empty(steps, batch, hidden)
+        n = x.new_empty(batch, hidden)
+        dsig = x.new_empty(batch, h2)
+        dtanh = x.new_empty(batch, hidden)
+        one = x.new_ones(())
+        hs[0] = h0
+        # Per-step views, made once (indexing inside the loop costs more).
+        rz_s, a_s = rz.unbind(0), acoef.unbind(0)
+        r_s, z_s = rz[..., :hidden].unbind(0), rz[..., hidden:].unbind(0)
+        c_r, c_z = coef[..., :hidden].unbind(0), coef[..., hidden:h2].unbind(0)
+        c_rz, c_n = coef[..., :h2].unbind(0), coef[..., h2:].unbind(0)
+        addcmul, mul = torch.addcmul, torch.mul
+
+        def coefficients(t, gh_n):
+            # The backward pass's coefficients, while the step is in cache;
+            # c_z[t] holds h - n from the step.
+            rz_t, a = rz_s[t], a_s[t]
+            addcmul(rz_t, rz_t, rz_t, value=-1, out=dsig)  # sigmoid' of r, z
+            addcmul(one, n, n, value=-1, out=dtanh)  # tanh' of n
+            addcmul(dtanh, z_s[t], dtanh, value=-1, out=a)  # (1 - z) tanh'
+            mul(a, gh_n, out=c_r[t])  # dh'/d(r pre) = a gh_n sigmoid'(r)
+            c_rz[t].mul_(dsig)  # ... and dh'/d(z pre) = (h - n) sigmoid'(z)
+            mul(a, r_s[t], out=c_n[t])  # dh'/d(gh_n) = a r
+
+        _run_steps(
+            x, hs.unbind(0), w_ih, w_hh, b_ih, b_hh, reverse,
+            r_s, z_s, c_z, n, coefficients,
+        )  # fmt: skip
+        ctx.save_for_backward(x, hs, rz, coef, acoef, w_ih, w_hh)
+        return hs[1:], hs[steps]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, d_out, d_last):
+        if d_out is None and d_last is None:
+            return None, None, None, None, None, None, None
+        x, hs, rz, coef, acoef, w_ih, w_hh = ctx.saved_tensors
+        if ctx.reverse:  # everything below is in the order computed
+            x = x.flip(0)
+        steps, batch, n_in = x.shape
+        hidden = w_hh.shape[1]
+        h2 = 2 * hidden
+        z = rz[..., hidden:]
+        dgh = x.new_empty(steps, batch, 3 * hidden)  # d gh_t of every step
+        dhs = x.new_empty(steps, batch, hidden)  # d h_t of every step
+        if d_out is None:
+            dhs[-1] = d_last
+        elif d_last is None:
+            dhs[-1] = d_out[-1]
+        else:
+            torch.add(d_last, d_out[-1], out=dhs[-1])
+        dh_s, dhu_s = dhs.unbind(0), dhs.unsqueeze(2).unbind(0)
+        z_s, g_s = z.unbind(0), dgh.unbind(0)
+        c_s = coef.view(steps, batch, 3, hidden).unbind(0)
+        g3_s = dgh.view(steps, batch, 3, hidden).unbind(0)
+        for t in range(steps - 1, 0, -1):
+            torch.mul(dhu_s[t], c_s[t], out=g3_s[t])  # d gh_t, all gates
+            if d_out is None:
+                torch.mul(z_s[t], dh_s[t], out=dh_s[t - 1])
+            else:
+                torch.addcmul(d_out[t - 1], z_s[t], dh_s[t], out=dh_s[t - 1])
+            dh_s[t - 1].addmm_(g_s[t], w_hh)  # d h_{t-1} += d gh_t W_hh
+        torch.mul(dhu_s[0], c_s[0], out=g3_s[0])
+        dh0 = None
+        if ctx.needs_input_grad[1]:
+            dh0 = torch.addmm(z_s[0] * dh_s[0], g_s[0], w_hh)
+        # Weight and bias gradients of all steps at once.
+        g = dgh.view(steps * batch, 3 * hidden)
+        d_w_hh = g.t() @ hs[:-1].reshape(steps * batch, hidden)
+        d_b_hh = g.sum(0)
+        g_n = acoef.mul(dhs).view(steps * batch, hidden)  # d gi_n
+        g_rz = g[:, :h2]  # d gi_r, d gi_z equal d gh_r, d gh_z
+        x2 = x.reshape(steps * batch, n_in)
+        d_w_ih = torch.cat([g_rz.t() @ x2, g_n.t() @ x2])
+        d_b_ih = torch.cat([d_b_hh[:h2], g_n.sum(0)])
+        dx = None
+        if ctx.needs_input_grad[0]:
+            dx = torch.addmm(g_n @ w_ih[h2:], g_rz, w_ih[:h2])
+            dx = dx.view(steps, batch, n_in)
+            if ctx.reverse:
+                dx = dx.flip(0)
+        return dx, dh0, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
+
+
+def handles(gru: nn.Module, x: torch.Tensor) -> bool:
+    """Whether :func:`gru_last_states` can stand in for this module on ``x``."""
+    return (
+        type(gru) is nn.GRU
+        and gru.batch_first
+        and gru.bias
+        and x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+    )
+
+
+def gru_last_states(gru: nn.GRU, x: torch.Tensor) -> torch.Tensor:
+    """``h_n`` of ``gru(x)`` (zero initial state) for batch-first ``x``.
+
+    Hidden states are bitwise equal to ``nn.GRU``'s; in training mode,
+    dropout between layers draws the same masks from the same generator.
+    """
+    batch = x.shape[0]
+    grad = torch.is_grad_enabled() and (
+        x.requires_grad or any(p.requires_grad for p in gru.parameters())
+    )
+    layer_in = x.transpose(0, 1)  # time-major, the view nn.GRU projects
+    directions = 2 if gru.bidirectional else 1
+    h0 = x.new_zeros(batch, gru.hidden_size)
+    last = []
+    for layer in range(gru.num_layers):
+        top = layer + 1 == gru.num_layers
+        outs = []
+        for direction in range(directions):
+            sfx = f"_l{layer}" + ("_reverse" if direction else "")
+            weights = [
+                getattr(gru, name + sfx)
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            ]
+            if grad:
+                out, h_last = _GRULayer.apply(layer_in, h0, *weights, bool(direction))
+            else:
+                out, h_last = _layer_no_grad(
+                    layer_in, h0, *weights, reverse=bool(direction), keep_all=not top
+                )
+            last.append(h_last)
+            if not top:
+                outs.append(out.flip(0) if direction else out)
+        if not top:
+            layer_in = outs[0] if directions == 1 else torch.cat(outs, dim=2)
+            if gru.dropout and gru.training:
+                layer_in = F.dropout(layer_in, gru.dropout, training=True)
+    return torch.stack(last)
