@@ -33,6 +33,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+# Rows (steps x batch) per block of the backward pass: the block's buffers,
+# 6 MB at 64 hidden units, are reused by every block, and a block's weight
+# gradients are still one large matrix product.
+BACKWARD_BLOCK_ROWS = 8192
+
 
 def _run_steps(x, h_s, w_ih, w_hh, b_ih, b_hh, reverse, r_s, z_s, d_s, n, each_step):
     """Run one direction of one GRU layer over time-major ``x``, as ``nn.GRU``.
@@ -166,45 +171,62 @@ class _GRULayer(torch.autograd.Function):
         steps, batch, n_in = x.shape
         hidden = w_hh.shape[1]
         h2 = 2 * hidden
-        z = rz[..., hidden:]
-        dgh = x.new_empty(steps, batch, 3 * hidden)  # d gh_t of every step
-        dhs = x.new_empty(steps, batch, hidden)  # d h_t of every step
-        if d_out is None:
-            dhs[-1] = d_last
-        elif d_last is None:
-            dhs[-1] = d_out[-1]
-        else:
-            torch.add(d_last, d_out[-1], out=dhs[-1])
-        dh_s, dhu_s = dhs.unbind(0), dhs.unsqueeze(2).unbind(0)
-        z_s, g_s = z.unbind(0), dgh.unbind(0)
+        z_s = rz[..., hidden:].unbind(0)
         c_s = coef.view(steps, batch, 3, hidden).unbind(0)
-        g3_s = dgh.view(steps, batch, 3, hidden).unbind(0)
-        for t in range(steps - 1, 0, -1):
-            torch.mul(dhu_s[t], c_s[t], out=g3_s[t])  # d gh_t, all gates
-            if d_out is None:
-                torch.mul(z_s[t], dh_s[t], out=dh_s[t - 1])
-            else:
-                torch.addcmul(d_out[t - 1], z_s[t], dh_s[t], out=dh_s[t - 1])
-            dh_s[t - 1].addmm_(g_s[t], w_hh)  # d h_{t-1} += d gh_t W_hh
-        torch.mul(dhu_s[0], c_s[0], out=g3_s[0])
+        # Blocks of steps, last first: d gh and d h of a block's steps go to
+        # buffers reused by every block (they stay in cache), then the
+        # block's weight gradients are one matrix product each.
+        block = max(1, min(steps, BACKWARD_BLOCK_ROWS // batch))
+        dgh = x.new_empty(block, batch, 3 * hidden)
+        dhb = x.new_empty(block, batch, hidden)
+        g_s, g3_s = dgh.unbind(0), dgh.view(block, batch, 3, hidden).unbind(0)
+        dh_s, dhu_s = dhb.unbind(0), dhb.unsqueeze(2).unbind(0)
+        d_w_hh = w_hh.new_zeros(w_hh.shape)
+        d_w_ih = w_ih.new_zeros(w_ih.shape)
+        d_b_hh = w_hh.new_zeros(3 * hidden)
+        d_b_in = w_hh.new_zeros(hidden)
+        dx = x.new_empty(x.shape) if ctx.needs_input_grad[0] else None
         dh0 = None
-        if ctx.needs_input_grad[1]:
-            dh0 = torch.addmm(z_s[0] * dh_s[0], g_s[0], w_hh)
-        # Weight and bias gradients of all steps at once.
-        g = dgh.view(steps * batch, 3 * hidden)
-        d_w_hh = g.t() @ hs[:-1].reshape(steps * batch, hidden)
-        d_b_hh = g.sum(0)
-        g_n = acoef.mul(dhs).view(steps * batch, hidden)  # d gi_n
-        g_rz = g[:, :h2]  # d gi_r, d gi_z equal d gh_r, d gh_z
-        x2 = x.reshape(steps * batch, n_in)
-        d_w_ih = torch.cat([g_rz.t() @ x2, g_n.t() @ x2])
-        d_b_ih = torch.cat([d_b_hh[:h2], g_n.sum(0)])
-        dx = None
-        if ctx.needs_input_grad[0]:
-            dx = torch.addmm(g_n @ w_ih[h2:], g_rz, w_ih[:h2])
-            dx = dx.view(steps, batch, n_in)
-            if ctx.reverse:
-                dx = dx.flip(0)
+        carry = x.new_empty(batch, hidden)  # d h of the step before a block
+        if d_out is None:
+            carry.copy_(d_last)
+        elif d_last is None:
+            carry.copy_(d_out[-1])
+        else:
+            torch.add(d_last, d_out[-1], out=carry)
+        for end in range(steps, 0, -block):
+            first = max(0, end - block)
+            size = end - first
+            dh_s[size - 1].copy_(carry)
+            for t in range(end - 1, first - 1, -1):
+                i = t - first
+                torch.mul(dhu_s[i], c_s[t], out=g3_s[i])  # d gh_t, all gates
+                if t == 0:
+                    if ctx.needs_input_grad[1]:
+                        dh0 = torch.addmm(z_s[0] * dh_s[0], g_s[0], w_hh)
+                    break
+                prev = dh_s[i - 1] if i else carry  # d h_{t-1}
+                if d_out is None:
+                    torch.mul(z_s[t], dh_s[i], out=prev)
+                else:
+                    torch.addcmul(d_out[t - 1], z_s[t], dh_s[i], out=prev)
+                prev.addmm_(g_s[i], w_hh)  # d h_{t-1} += d gh_t W_hh
+            rows = size * batch
+            g = dgh[:size].view(rows, 3 * hidden)
+            g_rz = g[:, :h2]  # d gi_r, d gi_z equal d gh_r, d gh_z
+            g_n = acoef[first:end].mul(dhb[:size]).view(rows, hidden)  # d gi_n
+            x2 = x[first:end].reshape(rows, n_in)
+            d_w_hh.addmm_(g.t(), hs[first:end].reshape(rows, hidden))
+            d_b_hh.add_(g.sum(0))
+            d_w_ih[:h2].addmm_(g_rz.t(), x2)
+            d_w_ih[h2:].addmm_(g_n.t(), x2)
+            d_b_in.add_(g_n.sum(0))
+            if dx is not None:
+                dx_block = torch.addmm(g_n @ w_ih[h2:], g_rz, w_ih[:h2])
+                dx[first:end] = dx_block.view(size, batch, n_in)
+        d_b_ih = torch.cat([d_b_hh[:h2], d_b_in])
+        if dx is not None and ctx.reverse:
+            dx = dx.flip(0)
         return dx, dh0, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
 
 

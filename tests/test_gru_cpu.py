@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+from skgru import _gru_cpu
 from skgru._gru_cpu import _GRULayer, gru_last_states, handles
 from skgru._module import GRUNetwork
 
@@ -53,7 +54,12 @@ def test_states_bitwise_equal_to_nn_gru(
 
 
 @pytest.mark.parametrize("num_layers, bidirectional", CONFIGS)
-def test_gradients_equal_autograd_in_float64(num_layers, bidirectional):
+# blocks of the backward pass: all 7 steps at once, 2 steps, 3 (the last short)
+@pytest.mark.parametrize("block_rows", [8192, 8, 12])
+def test_gradients_equal_autograd_in_float64(
+    num_layers, bidirectional, block_rows, monkeypatch
+):
+    monkeypatch.setattr(_gru_cpu, "BACKWARD_BLOCK_ROWS", block_rows)
     gru = _gru(3, 5, num_layers, bidirectional).double()
     x = torch.randn(4, 7, 3, dtype=torch.float64)
     ours = _grads(gru, x, lambda x: gru_last_states(gru, x))
