@@ -6,9 +6,9 @@ This module imports torch only: no scikit-learn, no skorch. It holds
   instance normalisation (RevIN, Kim et al. 2022);
 * :class:`GRUNetwork`, a GRU followed by a linear head, with the global input
   standardisation stored as buffers so that the module alone maps raw inputs
-  to outputs in the standardised target space. On the CPU the GRU runs through
-  :func:`skgru._gru_cpu.gru_last_states`: ``nn.GRU``'s parameters and
-  arithmetic without autograd's per-step overhead.
+  to outputs in the standardised target space. To train on the CPU, the GRU
+  runs through :func:`skgru._gru_cpu.gru_last_states`: ``nn.GRU``'s
+  parameters and arithmetic without autograd's per-step overhead.
 """
 
 from __future__ import annotations
