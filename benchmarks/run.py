@@ -40,7 +40,7 @@ from skgru._windows import edge_pad
 HERE = Path(__file__).resolve().parent
 # (series length, window, epochs per implementation): the shortest epochs get
 # more repeats, because a 1.5 s epoch is the most exposed to this machine's noise.
-SIZES = [(20_000, 32, 8), (80_000, 32, 4), (20_000, 128, 4)]
+SIZES = [(20_000, 32, 8), (80_000, 32, 6), (20_000, 128, 6)]
 HIDDEN, BATCH, LR = 64, 256, 1e-3
 PREDICT_BATCHES = (256, 1024, 4096)
 

@@ -43,48 +43,6 @@ from torch.nn import functional as F
 BACKWARD_BLOCK_ROWS = 8192
 
 
-def _run_steps(x, h_s, w_ih, w_hh, b_ih, b_hh, reverse, r_s, z_s, d_s, n, each_step):
-    """Run one direction of one GRU layer over time-major ``x``, as ``nn.GRU``.
-
-    ``h_s`` holds ``T + 1`` state buffers, the initial state first; ``r_s``,
-    ``z_s`` and ``d_s`` (for ``h - n``) hold ``T`` output buffers each, and may
-    repeat one buffer; ``r`` and ``z`` buffers are column blocks of wider
-    rows, like ``nn.GRU``'s gate chunks. ``n`` is one buffer.
-    ``each_step(t, gh_n)``, if given, runs after step ``t``.
-
-    Gates in PyTorch's order: ``r = sigmoid(gh_r + gi_r)``, the same for
-    ``z``, ``n = tanh(gh_n * r + gi_n)``, ``h' = (h - n) * z + n``. The input
-    projection is ``F.linear`` on the tensor ``nn.GRU`` projects, and every
-    operation of a step runs on a tensor of the same shape and row layout as
-    in ``nn.GRU``'s CPU cell, so the states are the same bits: torch's
-    vectorised and scalar ``sigmoid`` differ in the last bit, and which one
-    an element gets depends on the length of its row.
-    """
-    steps, batch, _ = x.shape
-    hidden = w_hh.shape[1]
-    h2 = 2 * hidden
-    gi = F.linear(x, w_ih, b_ih)
-    gi_r = gi[..., :hidden].unbind(0)
-    gi_z = gi[..., hidden:h2].unbind(0)
-    gi_n = gi[..., h2:].unbind(0)
-    if reverse:
-        gi_r, gi_z, gi_n = gi_r[::-1], gi_z[::-1], gi_n[::-1]
-    gh = x.new_empty(batch, 3 * hidden)
-    gh_r, gh_z, gh_n = gh[:, :hidden], gh[:, hidden:h2], gh[:, h2:]
-    w_hh_t = w_hh.t()
-    addmm, add, mul = torch.addmm, torch.add, torch.mul
-    for t in range(steps):
-        h, r, z = h_s[t], r_s[t], z_s[t]
-        addmm(b_hh, h, w_hh_t, out=gh)
-        add(gh_r, gi_r[t], out=r).sigmoid_()
-        add(gh_z, gi_z[t], out=z).sigmoid_()
-        mul(gh_n, r, out=n).add_(gi_n[t]).tanh_()
-        torch.sub(h, n, out=d_s[t])
-        mul(d_s[t], z, out=h_s[t + 1]).add_(n)
-        if each_step is not None:
-            each_step(t, gh_n)
-
-
 class _GRULayer(torch.autograd.Function):
     """One direction of one GRU layer over time-major input ``(T, B, I)``.
 
@@ -92,6 +50,15 @@ class _GRULayer(torch.autograd.Function):
     of every step in the order computed ``(T, B, H)`` and the last one
     ``(B, H)``, a view of the same storage: a caller that uses only the last
     state passes no gradient for the others.
+
+    Gates in PyTorch's order: ``r = sigmoid(gh_r + gi_r)``, the same for
+    ``z``, ``n = tanh(gh_n * r + gi_n)``, ``h' = (h - n) * z + n``. The input
+    projection is ``F.linear`` on the tensor ``nn.GRU`` projects, and every
+    operation of a step runs on a tensor of the same shape and row layout as
+    in ``nn.GRU``'s CPU cell (``r`` and ``z`` as column blocks of wider rows,
+    like its gate chunks), so the states are the same bits: torch's
+    vectorised and scalar ``sigmoid`` differ in the last bit, and which one
+    an element gets depends on the length of its row.
     """
 
     @staticmethod
@@ -101,38 +68,47 @@ class _GRULayer(torch.autograd.Function):
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
         h2 = 2 * hidden
+        gi = F.linear(x, w_ih, b_ih)  # input projections of all steps
         hs = x.new_empty(steps + 1, batch, hidden)  # h_0 ... h_T
         rz = x.new_empty(steps, batch, h2)  # gates r, z of every step
         # d(gh_t) = d(h_t) * coef_t (per gate), d(gi_n,t) = d(h_t) * acoef_t
         coef = x.new_empty(steps, batch, 3 * hidden)
         acoef = x.new_empty(steps, batch, hidden)
+        gh = x.new_empty(batch, 3 * hidden)  # scratch buffers of every step
         n = x.new_empty(batch, hidden)
         dsig = x.new_empty(batch, h2)
         dtanh = x.new_empty(batch, hidden)
         one = x.new_ones(())
         hs[0] = h0
+        w_hh_t = w_hh.t()
+        gh_r, gh_z, gh_n = gh[:, :hidden], gh[:, hidden:h2], gh[:, h2:]
         # Per-step views, made once (indexing inside the loop costs more).
-        rz_s, a_s = rz.unbind(0), acoef.unbind(0)
+        order = slice(None, None, -1 if reverse else 1)
+        gi_r = gi[..., :hidden].unbind(0)[order]
+        gi_z = gi[..., hidden:h2].unbind(0)[order]
+        gi_n = gi[..., h2:].unbind(0)[order]
+        h_s, rz_s, a_s = hs.unbind(0), rz.unbind(0), acoef.unbind(0)
         r_s, z_s = rz[..., :hidden].unbind(0), rz[..., hidden:].unbind(0)
         c_r, c_z = coef[..., :hidden].unbind(0), coef[..., hidden:h2].unbind(0)
         c_rz, c_n = coef[..., :h2].unbind(0), coef[..., h2:].unbind(0)
-        addcmul, mul = torch.addcmul, torch.mul
-
-        def coefficients(t, gh_n):
-            # The backward pass's coefficients, while the step is in cache;
-            # c_z[t] holds h - n from the step.
-            rz_t, a = rz_s[t], a_s[t]
+        addmm, add, addcmul, mul = torch.addmm, torch.add, torch.addcmul, torch.mul
+        for t in range(steps):
+            h, r, z, d, a = h_s[t], r_s[t], z_s[t], c_z[t], a_s[t]
+            # The step, as nn.GRU's CPU cell computes it.
+            addmm(b_hh, h, w_hh_t, out=gh)
+            add(gh_r, gi_r[t], out=r).sigmoid_()
+            add(gh_z, gi_z[t], out=z).sigmoid_()
+            mul(gh_n, r, out=n).add_(gi_n[t]).tanh_()
+            torch.sub(h, n, out=d)  # kept: dz's coefficient is made from it
+            mul(d, z, out=h_s[t + 1]).add_(n)
+            # The backward pass's coefficients, while the step is in cache.
+            rz_t = rz_s[t]
             addcmul(rz_t, rz_t, rz_t, value=-1, out=dsig)  # sigmoid' of r, z
             addcmul(one, n, n, value=-1, out=dtanh)  # tanh' of n
-            addcmul(dtanh, z_s[t], dtanh, value=-1, out=a)  # (1 - z) tanh'
+            addcmul(dtanh, z, dtanh, value=-1, out=a)  # (1 - z) tanh'
             mul(a, gh_n, out=c_r[t])  # dh'/d(r pre) = a gh_n sigmoid'(r)
             c_rz[t].mul_(dsig)  # ... and dh'/d(z pre) = (h - n) sigmoid'(z)
-            mul(a, r_s[t], out=c_n[t])  # dh'/d(gh_n) = a r
-
-        _run_steps(
-            x, hs.unbind(0), w_ih, w_hh, b_ih, b_hh, reverse,
-            r_s, z_s, c_z, n, coefficients,
-        )  # fmt: skip
+            mul(a, r, out=c_n[t])  # dh'/d(gh_n) = a r
         ctx.save_for_backward(x, hs, rz, coef, acoef, w_ih, w_hh)
         return hs[1:], hs[steps]
 
