@@ -149,15 +149,15 @@ class GRUNetwork(nn.Module):
             mean = torch.where(self.norm_mask, mean, torch.zeros_like(mean))
             scale = torch.where(self.norm_mask, scale, torch.ones_like(scale))
             x = (x - mean[:, None, :]) / scale[:, None, :]
-        if lengths is None and handles(self.gru, x):
-            h_n = gru_last_states(self.gru, x)
-        elif lengths is None:
-            _, h_n = self.gru(x)
-        else:
+        if lengths is not None:
             packed = pack_padded_sequence(
                 x, lengths.cpu(), batch_first=True, enforce_sorted=False
             )
             _, h_n = self.gru(packed)
+        elif handles(self.gru, x):
+            h_n = gru_last_states(self.gru, x)
+        else:
+            _, h_n = self.gru(x)
         if self.gru.bidirectional:
             last = torch.cat([h_n[-2], h_n[-1]], dim=1)
         else:
