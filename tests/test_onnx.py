@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
+from tolerance import ONNX_RTOL, assert_float32_close
 
 from skgru import GRUAnomalyDetector, GRUClassifier, GRURegressor
 from skgru.export import quantize, to_onnx
@@ -71,7 +72,7 @@ def _check(session, est, X, rows, windows):
         expected = getattr(est, name)(X)[rows]
         assert got.shape == expected.shape, name
         if expected.dtype.kind == "f":
-            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+            assert_float32_close(got, expected, rtol=ONNX_RTOL)
         else:
             np.testing.assert_array_equal(got, expected)
     return names

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
+from tolerance import STREAM_RTOL, assert_float32_close
 
 from skgru import GRUAnomalyDetector, GRUClassifier, GRURegressor
 
@@ -57,7 +58,7 @@ def _answers(stream, rows):
 
 def _assert_same(got, expected):
     if np.asarray(expected).dtype.kind == "f":
-        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+        assert_float32_close(got, expected, rtol=STREAM_RTOL)
     else:
         np.testing.assert_array_equal(got, expected)
 
