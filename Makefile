@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs
+.PHONY: demo test lint docs accuracy
 
 DOCS_STAMP := $(VENV)/.docs-installed
 
@@ -34,3 +34,14 @@ $(DOCS_STAMP): $(STAMP)
 # The site, with the gallery executed; any Sphinx warning fails the build.
 docs: $(DOCS_STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(PIP) -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+# Accuracy against 1-NN, RandomForest, Ridge and MiniRocket on the UCR/UEA
+# sets aeon and sktime ship (benchmark-only extra): writes benchmarks/ACCURACY.md.
+accuracy: $(BENCH_STAMP)
+	$(PY) benchmarks/accuracy.py

@@ -22,7 +22,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._inference import forward_all
 from ._module import GRUNetwork
-from ._net import RandomSplit, StopWhenConverged, TailSplit, build_net
+from ._net import (
+    ADAPTIVE_REDUCTIONS,
+    RandomSplit,
+    StopWhenConverged,
+    TailSplit,
+    build_net,
+)
 from ._stats import channel_stats
 from ._threads import torch_threads
 from ._validation import Layout, validate_input
@@ -80,6 +86,7 @@ class BaseGRU(BaseEstimator):
         "bidirectional": ["boolean"],
         "window_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [
             Interval(Integral, 1, None, closed="left"),
@@ -105,6 +112,7 @@ class BaseGRU(BaseEstimator):
         bidirectional=False,
         window_size=None,
         max_iter=200,
+        learning_rate="constant",
         learning_rate_init=1e-3,
         batch_size="auto",
         early_stopping=False,
@@ -123,6 +131,7 @@ class BaseGRU(BaseEstimator):
         self.bidirectional = bidirectional
         self.window_size = window_size
         self.max_iter = max_iter
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.early_stopping = early_stopping
@@ -159,6 +168,10 @@ class BaseGRU(BaseEstimator):
     ) -> tuple[list[int] | None, list[int] | None]:
         """Channels normalised per window, and the channel of each output."""
         return None, None
+
+    def _architecture_kwargs(self, layout: Layout) -> dict:
+        """Network arguments of the estimator's architecture options, if any."""
+        return {}
 
     def _criterion(self) -> tuple[type, dict]:
         return torch.nn.MSELoss, {}
@@ -307,6 +320,9 @@ class BaseGRU(BaseEstimator):
             net.max_epochs = 1 if incremental else self.max_iter
             stopper.monitor = "valid_loss" if validate else "train_loss"
             stopper.tol, stopper.n_iter_no_change = self.tol, self.n_iter_no_change
+            adaptive = self.learning_rate == "adaptive" and not incremental
+            stopper.reductions = ADAPTIVE_REDUCTIONS if adaptive else 0
+            stopper.keep_best = validate
             try:
                 net.partial_fit(dataset, None)
             finally:  # also when training fails: no progress bar left open
@@ -357,6 +373,7 @@ class BaseGRU(BaseEstimator):
             bidirectional=self.bidirectional,
             norm_channels=norm,
             output_channels=out,
+            **self._architecture_kwargs(layout),
         )
 
     def _train_split(self, layout: Layout, seed: int, targets: torch.Tensor | None):

@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import (
     check_classification_targets,
 )
 
+from ._architecture import ARCHITECTURE_CONSTRAINTS, architecture_kwargs
 from ._base import BaseGRU
 from ._docs import fill_doc
 from ._net import accuracy_of_logits
@@ -30,6 +31,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
     Parameters
     ----------
     {parameters}
+    {architecture}
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss: ``{{label: weight}}``, or
         ``"balanced"`` for ``n_samples / (n_classes * bincount(y))``.
@@ -62,6 +64,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
 
     _parameter_constraints: dict = {
         **BaseGRU._parameter_constraints,
+        **ARCHITECTURE_CONSTRAINTS,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
@@ -74,6 +77,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         bidirectional=False,
         window_size=None,
         max_iter=200,
+        learning_rate="constant",
         learning_rate_init=1e-3,
         batch_size="auto",
         early_stopping=False,
@@ -85,6 +89,12 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         verbose=0,
         device="cpu",
         n_threads="auto",
+        pooling="last",
+        patch_size=1,
+        conv_filters=None,
+        conv_kernel_sizes=(8, 5, 3),
+        instance_norm=False,
+        sample_stats=False,
         class_weight=None,
     ):
         super().__init__(
@@ -94,6 +104,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
             bidirectional=bidirectional,
             window_size=window_size,
             max_iter=max_iter,
+            learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
             batch_size=batch_size,
             early_stopping=early_stopping,
@@ -106,6 +117,12 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
             device=device,
             n_threads=n_threads,
         )
+        self.pooling = pooling
+        self.patch_size = patch_size
+        self.conv_filters = conv_filters
+        self.conv_kernel_sizes = conv_kernel_sizes
+        self.instance_norm = instance_norm
+        self.sample_stats = sample_stats
         self.class_weight = class_weight
 
     def __sklearn_tags__(self):
@@ -143,6 +160,14 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
 
     def _n_outputs(self, layout: Layout) -> int:
         return len(self.classes_)
+
+    def _architecture_kwargs(self, layout: Layout) -> dict:
+        return architecture_kwargs(self, layout)
+
+    def _revin_channels(self, layout: Layout):
+        if self.instance_norm:
+            return list(range(layout.n_channels)), None
+        return None, None
 
     _validation_score = staticmethod(accuracy_of_logits)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from ._architecture import ARCHITECTURE_PARAMETERS
+
 SHARED_PARAMETERS = """hidden_size : int, default=64
         Number of features in the GRU's hidden state.
     num_layers : int, default=1
         Number of stacked GRU layers.
     dropout : float, default=0.0
-        Dropout between stacked GRU layers (used when ``num_layers > 1``).
+        Dropout between stacked GRU layers (when ``num_layers > 1``) and, in
+        ``GRUClassifier`` and ``GRURegressor``, on the features the output
+        layer reads, in training.
     bidirectional : bool, default=False
         Whether the GRU also reads each window backwards.
     window_size : int or None, default=None
@@ -18,6 +22,12 @@ SHARED_PARAMETERS = """hidden_size : int, default=64
         history as copies of the call's first row.
     max_iter : int, default=200
         Maximum number of epochs.
+    learning_rate : {"constant", "adaptive"}, default="constant"
+        Schedule of the learning rate, as in ``MLPRegressor``. "constant":
+        ``learning_rate_init`` throughout. "adaptive": each time the loss
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs, the rate
+        is divided by 5, twice at most; the next such plateau stops
+        training. ``partial_fit`` always uses ``learning_rate_init``.
     learning_rate_init : float, default=1e-3
         Learning rate of the Adam optimiser.
     batch_size : int or "auto", default="auto"
@@ -81,6 +91,8 @@ SHARED_ATTRIBUTES = """n_features_in_ : int
 def fill_doc(cls: type) -> type:
     """Insert the shared Parameters and Attributes entries into a docstring."""
     cls.__doc__ = cls.__doc__.format(
-        parameters=SHARED_PARAMETERS, attributes=SHARED_ATTRIBUTES
+        parameters=SHARED_PARAMETERS,
+        attributes=SHARED_ATTRIBUTES,
+        architecture=ARCHITECTURE_PARAMETERS,
     )
     return cls

@@ -205,6 +205,15 @@ def gru_last_states(gru: nn.GRU, x: torch.Tensor) -> torch.Tensor:
     Hidden states are bitwise equal to ``nn.GRU``'s; in training mode,
     dropout between layers draws the same masks from the same generator.
     """
+    return gru_states(gru, x)[1]
+
+
+def gru_states(gru: nn.GRU, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(output, h_n)`` of ``gru(x)`` (zero initial state), batch-first.
+
+    ``output`` holds the last layer's state at every step, as ``nn.GRU``
+    returns it; gradients flow through it as through ``h_n``.
+    """
     batch = x.shape[0]
     layer_in = x.transpose(0, 1)  # time-major, the view nn.GRU projects
     directions = 2 if gru.bidirectional else 1
@@ -221,8 +230,7 @@ def gru_last_states(gru: nn.GRU, x: torch.Tensor) -> torch.Tensor:
             out, h_last = _GRULayer.apply(layer_in, h0, *weights, bool(direction))
             last.append(h_last)
             outs.append(out.flip(0) if direction else out)
-        if layer + 1 < gru.num_layers:
-            layer_in = outs[0] if directions == 1 else torch.cat(outs, dim=2)
-            if gru.dropout and gru.training:
-                layer_in = F.dropout(layer_in, gru.dropout, training=True)
-    return torch.stack(last)
+        layer_in = outs[0] if directions == 1 else torch.cat(outs, dim=2)
+        if layer + 1 < gru.num_layers and gru.dropout and gru.training:
+            layer_in = F.dropout(layer_in, gru.dropout, training=True)
+    return layer_in.transpose(0, 1), torch.stack(last)

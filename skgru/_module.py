@@ -4,20 +4,26 @@ This module imports torch only: no scikit-learn, no skorch. It holds
 
 * :func:`window_stats`, the per-window mean and scale used by the reversible
   instance normalisation (RevIN, Kim et al. 2022);
-* :class:`GRUNetwork`, a GRU followed by a linear head, with the global input
-  standardisation stored as buffers so that the module alone maps raw inputs
-  to outputs in the standardised target space. To train on the CPU, the GRU
-  runs through :func:`skgru._gru_cpu.gru_last_states`: ``nn.GRU``'s
-  parameters and arithmetic without autograd's per-step overhead.
+* :class:`ConvBranch`, the fully convolutional branch of GRU-FCN (Karim et
+  al. 2017, Elsayed et al. 2018): convolution, batch norm and ReLU blocks,
+  averaged over time;
+* :class:`GRUNetwork`, a GRU (optionally over patches of steps) whose states
+  are pooled over time, an optional convolutional branch beside it, and a
+  linear head. The global input standardisation is stored as buffers, so
+  the module alone maps raw inputs to outputs in the standardised target
+  space. To train on the CPU, the GRU runs through
+  :func:`skgru._gru_cpu.gru_states`: ``nn.GRU``'s parameters and arithmetic
+  without autograd's per-step overhead.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn import functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ._gru_cpu import gru_last_states, handles
+from ._gru_cpu import gru_states, handles
 
 # Variance floor of the per-window normalisation, in units of the globally
 # standardised input. It keeps the scale of a flat window at about 0.03 global
@@ -31,6 +37,11 @@ def _time_mask(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor | 
         return None
     steps = torch.arange(x.shape[1], device=x.device)
     return (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(-1)
+
+
+# How the GRU's states over time become one vector per sample: its last
+# state, their mean or maximum over the (real) steps, or the three side by side
+POOLINGS = ("last", "mean", "max", "concat")
 
 
 def window_stats(
@@ -60,8 +71,54 @@ def window_stats(
     return mean, torch.sqrt(var + WINDOW_VAR_EPS)
 
 
+def _masked_pool(
+    out: torch.Tensor, mask: torch.Tensor | None, how: str
+) -> torch.Tensor:
+    """Mean or maximum of ``out`` (batch, time, features) over real steps."""
+    if how == "mean":
+        if mask is None:
+            return out.mean(dim=1)
+        return (out * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+    if mask is not None:
+        out = out.masked_fill(~mask, float("-inf"))
+    return out.amax(dim=1)
+
+
+class ConvBranch(nn.Module):
+    """Blocks of ``Conv1d`` (``filters[i]`` filters of width
+    ``kernel_sizes[i]``, padded to keep the length), batch norm and ReLU,
+    then the mean over the real steps: GRU-FCN's convolutional branch."""
+
+    def __init__(
+        self, n_channels: int, filters: list[int], kernel_sizes: list[int]
+    ) -> None:
+        super().__init__()
+        self.kernel_sizes = [int(k) for k in kernel_sizes]
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        width = n_channels
+        for n_filters, kernel in zip(filters, self.kernel_sizes, strict=True):
+            self.convs.append(nn.Conv1d(width, int(n_filters), kernel))
+            self.norms.append(nn.BatchNorm1d(int(n_filters)))
+            width = int(n_filters)
+        self.n_features = width
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        h = x.transpose(1, 2)  # (batch, channels, time)
+        channel_mask = None if mask is None else mask.transpose(1, 2)
+        for conv, norm, kernel in zip(
+            self.convs, self.norms, self.kernel_sizes, strict=True
+        ):
+            h = F.pad(h, ((kernel - 1) // 2, kernel // 2))
+            h = torch.relu(norm(conv(h)))
+            if channel_mask is not None:
+                h = h * channel_mask  # padding stays zero for the next block
+        return _masked_pool(h.transpose(1, 2), mask, "mean")
+
+
 class GRUNetwork(nn.Module):
-    """GRU encoder and linear head with built-in input standardisation.
+    """GRU encoder, optional convolutional branch and linear head, with
+    built-in input standardisation.
 
     ``forward`` takes raw input windows and returns predictions in the
     standardised target space (the space the training loss is computed in).
@@ -79,6 +136,26 @@ class GRUNetwork(nn.Module):
     output_channels : sequence of int, optional
         For each output unit, the input channel whose window statistics map
         it back (``output * scale + mean``). Needs ``norm_channels``.
+    pooling : {"last", "mean", "max", "concat"}, default="last"
+        How the GRU's states over time become the head's input: the last
+        state, their mean or maximum over the real steps, or the three
+        concatenated.
+    patch_size : int, default=1
+        Steps the GRU reads at once: the sequence is cut into patches of
+        ``patch_size`` steps (its start zero-padded, after normalisation, to
+        a whole number of patches), and each GRU step reads one patch's
+        values.
+    conv_filters, conv_kernel_sizes : sequence of int, optional
+        A :class:`ConvBranch` beside the GRU, over the same patches, whose
+        output the head reads too; none when empty.
+    stats_features : bool, default=False
+        The head also reads each sample's mean and log scale of the
+        ``norm_channels``, which the per-window normalisation removed.
+    feature_dropout : float, default=0.0
+        Dropout on the features the head reads, in training.
+    keep_standardised : bool, default=False
+        The GRU (and the convolutional branch) read the globally
+        standardised channels beside the per-window normalised ones.
     """
 
     def __init__(
@@ -91,17 +168,47 @@ class GRUNetwork(nn.Module):
         bidirectional: bool = False,
         norm_channels: list[int] | None = None,
         output_channels: list[int] | None = None,
+        pooling: str = "last",
+        patch_size: int = 1,
+        conv_filters: list[int] | None = None,
+        conv_kernel_sizes: list[int] | None = None,
+        stats_features: bool = False,
+        feature_dropout: float = 0.0,
+        keep_standardised: bool = False,
     ) -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}.")
+        self.pooling = pooling
+        self.patch_size = int(patch_size)
+        self.keep_standardised = bool(keep_standardised)
+        width = n_channels * (2 if self.keep_standardised else 1) * self.patch_size
         self.gru = nn.GRU(
-            n_channels,
+            width,
             hidden_size,
             num_layers=num_layers,
             dropout=dropout if num_layers > 1 else 0.0,
             bidirectional=bidirectional,
             batch_first=True,
         )
-        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_outputs)
+        states = hidden_size * (2 if bidirectional else 1)
+        features = states * (3 if pooling == "concat" else 1)
+        self.conv = (
+            ConvBranch(
+                width,
+                list(conv_filters),
+                list(conv_kernel_sizes or []),
+            )
+            if conv_filters
+            else None
+        )
+        if self.conv is not None:
+            features += self.conv.n_features
+        self.stats_features = bool(stats_features)
+        if self.stats_features:
+            features += 2 * int(len(norm_channels or []))
+        self.feature_dropout = nn.Dropout(feature_dropout) if feature_dropout else None
+        self.head = nn.Linear(features, n_outputs)
         self._init_gru()
         self.register_buffer("x_mean", torch.zeros(n_channels))
         self.register_buffer("x_scale", torch.ones(n_channels))
@@ -114,6 +221,12 @@ class GRUNetwork(nn.Module):
             output_channels if output_channels is not None else [], dtype=torch.long
         )
         self.register_buffer("output_channels", out)
+
+    @property
+    def plain(self) -> bool:
+        """Whether the network is a GRU read step by step, of which only the
+        last state reaches the head (what a row-by-row stream can carry)."""
+        return self.pooling == "last" and self.patch_size == 1 and self.conv is None
 
     def _init_gru(self) -> None:
         """Keras' GRU initialisation: Xavier-uniform input weights, orthogonal
@@ -139,6 +252,59 @@ class GRUNetwork(nn.Module):
         """Apply the global per-channel standardisation."""
         return (x - self.x_mean) / self.x_scale
 
+    def _patches(
+        self, x: torch.Tensor, lengths: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x`` cut into patches of ``patch_size`` steps, one per GRU step,
+        and the number of patches of each sample."""
+        p = self.patch_size
+        if p == 1:
+            return x, lengths
+        batch, steps, channels = x.shape
+        if lengths is not None:  # each sequence moves right by its own shortfall
+            lengths = lengths.to(x.device)
+            shift = -lengths % p
+            steps = int((lengths + shift).max())
+            source = torch.arange(steps, device=x.device)[None, :] - shift[:, None]
+            real = (source >= 0) & (source < lengths[:, None])
+            index = source.clamp(0, x.shape[1] - 1)[:, :, None].expand(-1, -1, channels)
+            x = torch.gather(x, 1, index) * real[:, :, None]
+            lengths = (lengths + shift) // p
+        elif steps % p:
+            x = F.pad(x, (0, 0, -steps % p, 0))
+            steps += -steps % p
+        return x.reshape(batch, steps // p, p * channels), lengths
+
+    def _gru_features(
+        self, x: torch.Tensor, lengths: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The GRU's states over the patches ``x``, pooled over time."""
+        states = None
+        if lengths is not None:
+            packed = pack_padded_sequence(
+                x, lengths.cpu(), batch_first=True, enforce_sorted=False
+            )
+            packed_out, h_n = self.gru(packed)
+            if self.pooling != "last":
+                states, _ = pad_packed_sequence(
+                    packed_out, batch_first=True, total_length=x.shape[1]
+                )
+        elif handles(self.gru, x):
+            states, h_n = gru_states(self.gru, x)
+        else:
+            states, h_n = self.gru(x)
+        if self.gru.bidirectional:
+            last = torch.cat([h_n[-2], h_n[-1]], dim=1)
+        else:
+            last = h_n[-1]
+        if self.pooling == "last":
+            return last
+        mask = _time_mask(x, lengths)
+        if self.pooling != "concat":
+            return _masked_pool(states, mask, self.pooling)
+        pooled = [_masked_pool(states, mask, how) for how in ("mean", "max")]
+        return torch.cat([last, *pooled], dim=1)
+
     def forward(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -148,21 +314,22 @@ class GRUNetwork(nn.Module):
             mean, scale = window_stats(x, lengths)
             mean = torch.where(self.norm_mask, mean, torch.zeros_like(mean))
             scale = torch.where(self.norm_mask, scale, torch.ones_like(scale))
-            x = (x - mean[:, None, :]) / scale[:, None, :]
-        if lengths is not None:
-            packed = pack_padded_sequence(
-                x, lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
-            _, h_n = self.gru(packed)
-        elif handles(self.gru, x):
-            h_n = gru_last_states(self.gru, x)
-        else:
-            _, h_n = self.gru(x)
-        if self.gru.bidirectional:
-            last = torch.cat([h_n[-2], h_n[-1]], dim=1)
-        else:
-            last = h_n[-1]
-        out = self.head(last)
+            normalised = (x - mean[:, None, :]) / scale[:, None, :]
+            keep = self.keep_standardised
+            x = torch.cat([x, normalised], dim=2) if keep else normalised
+        if lengths is not None and (self.patch_size > 1 or self.conv is not None):
+            x = x * _time_mask(x, lengths)  # padding reads as zeros
+        x, lengths = self._patches(x, lengths)
+        features = self._gru_features(x, lengths)
+        if self.conv is not None:
+            conv = self.conv(x, _time_mask(x, lengths))
+            features = torch.cat([features, conv], dim=1)
+        if self.stats_features:
+            stats = [mean[:, self.norm_mask], scale[:, self.norm_mask].log()]
+            features = torch.cat([features, *stats], dim=1)
+        if self.feature_dropout is not None:
+            features = self.feature_dropout(features)
+        out = self.head(features)
         if revin and self.output_channels.numel():
             out = out * scale[:, self.output_channels] + mean[:, self.output_channels]
         return out

@@ -25,12 +25,24 @@ from ._windows import BatchIterator, WindowDataset
 GRADIENT_CLIP_NORM = 1.0
 
 
+# learning_rate="adaptive": a plateau divides the learning rate by this
+# factor, at most ADAPTIVE_REDUCTIONS times; the next plateau stops training.
+ADAPTIVE_FACTOR = 5.0
+ADAPTIVE_REDUCTIONS = 2
+
+
 class StopWhenConverged(Callback):
     """``MLPRegressor``'s stopping rule, with the last finished epoch kept safe.
 
     After each epoch, the monitored loss counts as an improvement when it is
     below the best loss so far minus ``tol``; ``n_iter_no_change`` epochs in a
-    row without one stop training.
+    row without one (a plateau) stop training. With ``reductions`` > 0
+    (``learning_rate="adaptive"``), each of the first ``reductions`` plateaus
+    divides the learning rate by ``ADAPTIVE_FACTOR`` instead, and training
+    goes on; every fit starts from the net's initial rate. With
+    ``keep_best`` (``early_stopping``), training ends on the weights of the
+    epoch with the lowest monitored loss, as ``MLPRegressor`` keeps its
+    best validation epoch.
 
     It also keeps a copy of the weights and optimizer state of the last
     finished epoch (a few copies of the parameters; nothing next to an
@@ -42,10 +54,14 @@ class StopWhenConverged(Callback):
       set, for the estimator to say so.
     """
 
-    def __init__(self, monitor: str, tol: float, n_iter_no_change: int) -> None:
+    def __init__(
+        self, monitor: str, tol: float, n_iter_no_change: int, reductions: int = 0
+    ) -> None:
         self.monitor = monitor
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.reductions = reductions
+        self.keep_best = False
 
     def initialize(self) -> StopWhenConverged:
         self.best_ = math.inf
@@ -53,11 +69,19 @@ class StopWhenConverged(Callback):
         self.converged_ = False
         self.interrupted_ = False
         self.epochs_ = 0
+        self.reduced_ = 0
+        self.best_weights_ = None
         return self
 
     def on_train_begin(self, net, **kwargs) -> None:
         self.initialize()
+        self._set_lr(net, net.lr)
         self._save(net)
+
+    @staticmethod
+    def _set_lr(net, lr: float) -> None:
+        for group in net.optimizer_.param_groups:
+            group["lr"] = lr
 
     def _save(self, net) -> None:
         module = net.module_.state_dict()
@@ -88,8 +112,16 @@ class StopWhenConverged(Callback):
             self.no_improvement_ += 1
         else:
             self.no_improvement_ = 0
+        if loss < self.best_ and getattr(self, "keep_best", False):
+            self.best_weights_ = self.saved_[0]  # this epoch's, just saved
         self.best_ = min(self.best_, loss)
-        if self.no_improvement_ >= self.n_iter_no_change:
+        if self.no_improvement_ < self.n_iter_no_change:
+            return
+        if self.reduced_ < getattr(self, "reductions", 0):
+            self.reduced_ += 1
+            self.no_improvement_ = 0
+            self._set_lr(net, net.lr / ADAPTIVE_FACTOR**self.reduced_)
+        else:
             self.converged_ = True
             # skorch's documented way to end training early from a callback.
             raise KeyboardInterrupt
@@ -100,7 +132,9 @@ class StopWhenConverged(Callback):
         if not self.converged_ and self.epochs_ < net.max_epochs:
             self.interrupted_ = True
             self._restore(net)
-        self.saved_ = None  # no copy of the weights kept after training
+        elif getattr(self, "best_weights_", None) is not None:
+            net.module_.load_state_dict(self.best_weights_)
+        self.saved_ = self.best_weights_ = None  # no copies kept after training
 
 
 class ValidationScore(Callback):
@@ -189,11 +223,26 @@ class RandomSplit:
         self.stratify = stratify
 
     def __call__(self, dataset: WindowDataset, y=None, **fit_params):
+        n = len(dataset)
+        n_valid = max(1, math.ceil(self.fraction * n))  # as train_test_split
+        stratify = self.stratify
+        if stratify is not None:
+            classes, counts = np.unique(stratify, return_counts=True)
+            if counts.min() < 2:  # a class of one sample cannot be split
+                stratify = None
+            else:  # every class in both parts
+                n_valid = min(max(n_valid, len(classes)), n - len(classes))
+        if n_valid >= n:
+            raise ValueError(
+                f"early_stopping holds out validation_fraction={self.fraction} of "
+                f"{n} samples, which leaves none to train on: pass more samples "
+                "or set early_stopping=False."
+            )
         train, valid = train_test_split(
-            np.arange(len(dataset)),
-            test_size=self.fraction,
+            np.arange(n),
+            test_size=n_valid,
             random_state=self.seed,
-            stratify=self.stratify,
+            stratify=stratify,
         )
         return dataset.subset(train), dataset.subset(valid)
 

@@ -9,6 +9,7 @@ import torch
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 
+from ._architecture import ARCHITECTURE_CONSTRAINTS, architecture_kwargs
 from ._base import BaseGRU
 from ._docs import fill_doc
 from ._stats import column_stats, float32_pair
@@ -27,6 +28,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
     Parameters
     ----------
     {parameters}
+    {architecture}
     target_channel : int, str or None, default=None
         The input channel that holds the target's own history (its index, or
         its column name when ``X`` is a DataFrame). When set, every window is
@@ -60,6 +62,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
 
     _parameter_constraints: dict = {
         **BaseGRU._parameter_constraints,
+        **ARCHITECTURE_CONSTRAINTS,
         "target_channel": [Integral, str, None],
     }
 
@@ -72,6 +75,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         bidirectional=False,
         window_size=None,
         max_iter=200,
+        learning_rate="constant",
         learning_rate_init=1e-3,
         batch_size="auto",
         early_stopping=False,
@@ -83,6 +87,12 @@ class GRURegressor(RegressorMixin, BaseGRU):
         verbose=0,
         device="cpu",
         n_threads="auto",
+        pooling="last",
+        patch_size=1,
+        conv_filters=None,
+        conv_kernel_sizes=(8, 5, 3),
+        instance_norm=False,
+        sample_stats=False,
         target_channel=None,
     ):
         super().__init__(
@@ -92,6 +102,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
             bidirectional=bidirectional,
             window_size=window_size,
             max_iter=max_iter,
+            learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
             batch_size=batch_size,
             early_stopping=early_stopping,
@@ -104,6 +115,12 @@ class GRURegressor(RegressorMixin, BaseGRU):
             device=device,
             n_threads=n_threads,
         )
+        self.pooling = pooling
+        self.patch_size = patch_size
+        self.conv_filters = conv_filters
+        self.conv_kernel_sizes = conv_kernel_sizes
+        self.instance_norm = instance_norm
+        self.sample_stats = sample_stats
         self.target_channel = target_channel
 
     def __sklearn_tags__(self):
@@ -163,11 +180,15 @@ class GRURegressor(RegressorMixin, BaseGRU):
             )
         return int(channel)
 
+    def _architecture_kwargs(self, layout: Layout) -> dict:
+        return architecture_kwargs(self, layout)
+
     def _revin_channels(self, layout: Layout):
+        every = list(range(layout.n_channels)) if self.instance_norm else None
         if self.target_channel is None:
-            return None, None
+            return every, None
         channel = self._target_channel_index(layout)
-        return [channel], [channel] * self._n_outputs(layout)
+        return every or [channel], [channel] * self._n_outputs(layout)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

@@ -76,12 +76,20 @@ class Stream:
         self._device = module.x_mean.device
         if self._series:
             self._rows = est._series_pad() + 1
-        elif module.revin or module.gru.bidirectional:
-            why = (
-                "target_channel normalises each whole sequence by its own statistics"
-                if module.revin
-                else "a bidirectional GRU reads each sequence backwards too"
-            )
+        elif module.revin or module.gru.bidirectional or not module.plain:
+            if module.revin:
+                why = (
+                    "target_channel or instance_norm normalises each whole "
+                    "sequence by its own statistics"
+                )
+            elif module.gru.bidirectional:
+                why = "a bidirectional GRU reads each sequence backwards too"
+            else:
+                why = (
+                    "its output layer reads more than the GRU's last state "
+                    "(pooling other than 'last', patch_size above 1 or "
+                    "conv_filters)"
+                )
             raise ValueError(
                 f"stream() in sequence layout (window_size=None) carries the "
                 f"GRU's state from row to row, which this {type(est).__name__} "

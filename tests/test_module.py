@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from tolerance import assert_float32_close
 
@@ -89,3 +90,65 @@ def test_module_imports_no_scikit_learn():
         if isinstance(node, ast.ImportFrom) and node.module
     }
     assert "sklearn" not in imported and "skorch" not in imported
+
+
+def _same_weights(**kwargs) -> GRUNetwork:
+    torch.manual_seed(0)
+    return GRUNetwork(2, 3, hidden_size=6, **kwargs).eval()
+
+
+def test_pooling_reads_every_state_not_only_the_last():
+    x = torch.randn(4, 9, 2)
+    outputs = {how: _same_weights(pooling=how)(x) for how in ("last", "mean", "max")}
+    assert not torch.allclose(outputs["last"], outputs["mean"])
+    assert not torch.allclose(outputs["mean"], outputs["max"])
+    # an early step reaches the mean and the max directly, not only through
+    # the recurrence: the gradient of the pooled output at step 0 is larger
+    for how in ("mean", "max"):
+        early = x.clone().requires_grad_(True)
+        _same_weights(pooling=how)(early).sum().backward()
+        assert early.grad[:, 0].abs().sum() > 0
+    concat = _same_weights(pooling="concat")
+    assert concat.head.in_features == 3 * 6
+    assert concat(x).shape == (4, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(pooling="mean"),
+        dict(pooling="max"),
+        dict(pooling="concat", patch_size=3),
+        dict(pooling="concat", conv_filters=[4, 5], conv_kernel_sizes=[4, 3]),
+        dict(patch_size=2, conv_filters=[4], conv_kernel_sizes=[3]),
+    ],
+)
+def test_padding_never_reaches_pooling_patches_or_convolutions(kwargs):
+    """A short sequence in a padded batch gives what it gives alone, whatever
+    values the padding holds."""
+    net = _same_weights(**kwargs)
+    short, long = torch.randn(1, 7, 2), torch.randn(1, 11, 2)
+    batch = torch.cat([torch.cat([short, torch.full((1, 4, 2), 9.0)], 1), long])
+    got = net(batch, torch.tensor([7, 11]))
+    assert_float32_close(got[0].detach(), net(short)[0].detach(), rtol=1e-5)
+    assert_float32_close(got[1].detach(), net(long)[0].detach(), rtol=1e-5)
+
+
+def test_patches_pad_the_start_with_the_standardised_zero():
+    net = _same_weights(patch_size=3)
+    assert net.gru.input_size == 3 * 2
+    net.set_input_scaling(torch.tensor([5.0, -1.0]), torch.tensor([2.0, 3.0]))
+    x = torch.randn(2, 7, 2) * 2 + 5
+    padded = torch.cat([torch.tensor([5.0, -1.0]).expand(2, 2, 2), x], dim=1)
+    assert_float32_close(net(x).detach(), net(padded).detach(), rtol=1e-6)
+
+
+def test_per_sample_normalisation_with_or_without_its_statistics():
+    x = torch.randn(5, 12, 2)
+    moved = x * torch.tensor([3.0, 0.5]) + torch.tensor([40.0, -7.0])
+    net = _same_weights(norm_channels=[0, 1])
+    # an offset cancels exactly; a scale up to the variance floor
+    assert_float32_close(net(moved).detach(), net(x).detach(), rtol=1e-2)
+    with_stats = _same_weights(norm_channels=[0, 1], stats_features=True)
+    assert with_stats.head.in_features == 6 + 2 * 2
+    assert not torch.allclose(with_stats(moved), with_stats(x), rtol=1e-2)

@@ -118,6 +118,34 @@ def test_sequence_graphs_take_sequences_of_any_length(batch):
         _check(session, est, new, slice(None), new)
 
 
+ARCHITECTURES = [
+    dict(pooling="concat", bidirectional=True, num_layers=2),
+    dict(pooling="max", patch_size=4, instance_norm=True, sample_stats=True),
+    dict(
+        pooling="mean",
+        patch_size="auto",
+        instance_norm="both",
+        conv_filters=(4, 6),
+        conv_kernel_sizes=(8, 3),
+        dropout=0.5,
+    ),
+]
+
+
+@pytest.mark.parametrize("params", ARCHITECTURES)
+@pytest.mark.parametrize("cls", [GRURegressor, GRUClassifier])
+def test_architecture_options_export_for_any_sequence_length(cls, params):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 37, 2)) * [1, 20] + [0, 5]
+    y = X[:, :, 0].sum(axis=1)
+    est = cls(**params, **SMALL).fit(X, y if cls is GRURegressor else y > 0)
+    session = _session(est)
+    for steps in (37, 21):  # 21: a length that patches of 4 do not divide
+        new = rng.normal(size=(50, steps, 2)).astype(np.float32) * [1, 20] + [0, 5]
+        new = new.astype(np.float32)
+        _check(session, est, new, slice(None), new)
+
+
 def test_reconstruction_sequences_have_the_fitted_length():
     X = np.random.default_rng(0).normal(size=(100, 7, 2))
     det = GRUAnomalyDetector(method="reconstruction", **SMALL).fit(X)

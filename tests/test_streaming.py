@@ -107,6 +107,13 @@ def test_sequence_layout_carries_the_hidden_state():
         (GRURegressor(target_channel=0, **SMALL), "target_channel"),
         (GRURegressor(bidirectional=True, **SMALL), "bidirectional"),
         (GRUAnomalyDetector(**SMALL), "target_channel|series layout"),
+        (GRURegressor(instance_norm=True, **SMALL), "instance_norm"),
+        (GRURegressor(pooling="mean", **SMALL), "pooling other than 'last'"),
+        (GRURegressor(patch_size=2, **SMALL), "patch_size above 1"),
+        (
+            GRURegressor(conv_filters=(4,), conv_kernel_sizes=(3,), **SMALL),
+            "conv_filters",
+        ),
     ],
 )
 def test_sequence_layout_refuses_what_cannot_stream(est, match):

@@ -103,7 +103,87 @@ def _network(g: _Graph, module: GRUNetwork, x: str) -> str:
         scale = g.op("Sqrt", g.op("Add", var, g.const(WINDOW_VAR_EPS)))
         mean = g.op("Mul", mean, g.const(mask, "norm_mask"))
         scale = g.op("Add", g.op("Mul", scale, g.const(mask)), g.const(1 - mask))
-        xs = g.op("Div", g.op("Sub", xs, mean), scale)
+        normalised = g.op("Div", g.op("Sub", xs, mean), scale)
+        if module.keep_standardised:
+            xs = g.op("Concat", xs, normalised, axis=2)
+        else:
+            xs = normalised
+    xs = _patches(g, module, xs)
+    features = _gru_features(g, module, xs)
+    if module.conv is not None:
+        features = g.op("Concat", features, _conv_branch(g, module.conv, xs), axis=1)
+    if module.stats_features:
+        # each sample's mean and log scale of the normalised channels
+        channels = np.flatnonzero(module.norm_mask.cpu().numpy())
+        index = g.const(channels, "norm_ch", np.int64)
+        axis = g.const([1], "axis", np.int64)
+        stats = [
+            g.op("Squeeze", g.op("Gather", stat, index, axis=2), axis)
+            for stat in (mean, g.op("Log", scale))
+        ]
+        features = g.op("Concat", features, *stats, axis=1)
+    head = module.head
+    out = g.op(
+        "Gemm",
+        features,
+        g.const(head.weight.detach().cpu().numpy(), "head_weight"),
+        g.const(head.bias.detach().cpu().numpy(), "head_bias"),
+        transB=1,
+    )
+    if module.revin and module.output_channels.numel():
+        channels = g.const(module.output_channels.cpu().numpy(), "out_ch", np.int64)
+        axis = g.const([1], "axis", np.int64)
+        out_mean = g.op("Squeeze", g.op("Gather", mean, channels, axis=2), axis)
+        out_scale = g.op("Squeeze", g.op("Gather", scale, channels, axis=2), axis)
+        out = g.op("Add", g.op("Mul", out, out_scale), out_mean)
+    return out
+
+
+def _patches(g: _Graph, module: GRUNetwork, xs: str) -> str:
+    """``xs`` (batch, time, f) cut into patches of ``patch_size`` steps, the
+    start zero-padded to a whole number of patches (any length of input)."""
+    p = module.patch_size
+    if p == 1:
+        return xs
+    steps = g.op("Gather", g.op("Shape", xs), g.const([1], "axis", np.int64))
+    size = g.const([p], "patch", np.int64)
+    short = g.op("Mod", g.op("Sub", size, g.op("Mod", steps, size)), size)
+    zeros = g.const([0], "zero", np.int64)
+    pads = g.op("Concat", zeros, short, zeros, zeros, zeros, zeros, axis=0)
+    padded = g.op("Pad", xs, pads)
+    width = module.gru.input_size  # p steps of every channel the GRU reads
+    return g.op("Reshape", padded, g.const([0, -1, width], "shape", np.int64))
+
+
+def _conv_branch(g: _Graph, conv, xs: str) -> str:
+    """GRU-FCN's branch: Conv, BatchNormalization (inference) and Relu per
+    block, then the mean over time."""
+    h = g.op("Transpose", xs, perm=[0, 2, 1])  # (batch, channels, time)
+    blocks = zip(conv.convs, conv.norms, conv.kernel_sizes, strict=True)
+    for layer, norm, kernel in blocks:
+        h = g.op(
+            "Conv",
+            h,
+            g.const(layer.weight.detach().cpu().numpy(), "conv_w"),
+            g.const(layer.bias.detach().cpu().numpy(), "conv_b"),
+            kernel_shape=[kernel],
+            pads=[(kernel - 1) // 2, kernel // 2],
+        )
+        h = g.op(
+            "BatchNormalization",
+            h,
+            g.const(norm.weight.detach().cpu().numpy(), "bn_scale"),
+            g.const(norm.bias.detach().cpu().numpy(), "bn_bias"),
+            g.const(norm.running_mean.detach().cpu().numpy(), "bn_mean"),
+            g.const(norm.running_var.detach().cpu().numpy(), "bn_var"),
+            epsilon=norm.eps,
+        )
+        h = g.op("Relu", h)
+    return g.op("ReduceMean", h, axes=[2], keepdims=0)
+
+
+def _gru_features(g: _Graph, module: GRUNetwork, xs: str) -> str:
+    """The stacked GRU over ``xs`` (batch, time, f), pooled as ``module.pooling``."""
     gru = module.gru
     directions = 2 if gru.bidirectional else 1
     h = g.op("Transpose", xs, perm=[1, 0, 2])  # time-major, as ONNX's GRU reads
@@ -129,21 +209,12 @@ def _network(g: _Graph, module: GRUNetwork, x: str) -> str:
     last = g.op(
         "Reshape", last, g.const([0, gru.hidden_size * directions], "shape", np.int64)
     )
-    head = module.head
-    out = g.op(
-        "Gemm",
-        last,
-        g.const(head.weight.detach().cpu().numpy(), "head_weight"),
-        g.const(head.bias.detach().cpu().numpy(), "head_bias"),
-        transB=1,
-    )
-    if module.revin and module.output_channels.numel():
-        channels = g.const(module.output_channels.cpu().numpy(), "out_ch", np.int64)
-        axis = g.const([1], "axis", np.int64)
-        out_mean = g.op("Squeeze", g.op("Gather", mean, channels, axis=2), axis)
-        out_scale = g.op("Squeeze", g.op("Gather", scale, channels, axis=2), axis)
-        out = g.op("Add", g.op("Mul", out, out_scale), out_mean)
-    return out
+    # h: the top layer's states, (time, batch, directions * hidden)
+    mean = g.op("ReduceMean", h, axes=[0], keepdims=0)
+    top = g.op("ReduceMax", h, axes=[0], keepdims=0)
+    pooled = {"last": [last], "mean": [mean], "max": [top]}
+    parts = pooled.get(module.pooling, [last, mean, top])  # else "concat"
+    return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
 
 
 def _labels(classes: np.ndarray) -> np.ndarray:

@@ -1,0 +1,109 @@
+"""Architecture options of GRUClassifier and GRURegressor (not exported).
+
+Flat, validated parameters that shape the network beyond ``torch.nn.GRU``'s
+own: how the GRU's states over time are pooled, how many steps each GRU
+step reads (patches), a convolutional branch beside the GRU (GRU-FCN) and
+per-sample normalisation. This module turns them into
+:class:`~skgru._module.GRUNetwork` arguments for the data being fitted.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._module import POOLINGS
+from ._validation import Layout
+
+# patch_size="auto": the fewest steps per patch that leave the GRU at most
+# this many steps to read, so a long recording costs what a short one does.
+AUTO_MAX_STEPS = 64
+
+ARCHITECTURE_CONSTRAINTS: dict = {
+    "pooling": [StrOptions(set(POOLINGS))],
+    "patch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+    "conv_filters": [tuple, list, None],
+    "conv_kernel_sizes": [tuple, list],
+    "instance_norm": ["boolean", StrOptions({"both"})],
+    "sample_stats": ["boolean"],
+}
+
+ARCHITECTURE_PARAMETERS = """pooling : {"last", "mean", "max", "concat"}, default="last"
+        How the GRU's states over the time steps become the input of the
+        output layer: the last state, their mean or their maximum over the
+        real (not padded) steps, or the three concatenated.
+    patch_size : int or "auto", default=1
+        Time steps the GRU reads at once. The sequence is cut into patches
+        of ``patch_size`` steps and each GRU step reads one patch (all its
+        values), so a long recording costs ``patch_size`` times fewer
+        recurrent steps. ``"auto"``: the smallest size that leaves at most
+        64 GRU steps for the longest sequence (or window) seen in ``fit``.
+        A sequence whose length is not a multiple is padded with zeros
+        after normalisation.
+    conv_filters : tuple of int or None, default=None
+        A fully convolutional branch beside the GRU (GRU-FCN): one block of
+        ``Conv1d`` (``conv_filters[i]`` filters), batch norm and ReLU per
+        entry, averaged over time and read by the output layer with the
+        GRU's features. It reads the same patches as the GRU. ``None`` or
+        ``()``: no branch.
+    conv_kernel_sizes : tuple of int, default=(8, 5, 3)
+        Kernel width of each block of ``conv_filters``; as many entries.
+    instance_norm : bool or "both", default=False
+        ``True``: normalise every channel of every sample (sequence or
+        window) by its own mean and standard deviation before the network
+        reads it, as UCR practice z-normalises each recording: predictions
+        do not change when a recording is shifted or scaled. ``"both"``: the
+        network reads the normalised channels beside the globally
+        standardised ones, so that a recording's shape counts whatever its
+        amplitude, and its amplitude counts too.
+    sample_stats : bool, default=False
+        With ``instance_norm``, the output layer also reads each sample's
+        per-channel mean and log standard deviation that the normalisation
+        removed, so that level and amplitude still count where they tell the
+        classes apart, while the GRU reads only the normalised shape.
+        Without ``instance_norm`` it does nothing."""
+
+
+def _check_sizes(est, name: str) -> list[int]:
+    values = getattr(est, name)
+    values = [] if values is None else list(values)
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+            raise ValueError(
+                f"{name} must hold positive ints, but it holds {value!r}: e.g. "
+                f"{name}=(128, 256, 128)."
+            )
+    return [int(value) for value in values]
+
+
+def longest_steps(layout: Layout) -> int:
+    """Time steps of the longest sample of ``layout`` (a window in series layout)."""
+    if layout.window is not None:
+        return int(layout.window)
+    if layout.lengths is not None:
+        return int(layout.lengths.max())
+    return int(layout.x.shape[1])
+
+
+def architecture_kwargs(est, layout: Layout) -> dict:
+    """:class:`~skgru._module.GRUNetwork` arguments from ``est``'s options."""
+    filters = _check_sizes(est, "conv_filters")
+    kernels = _check_sizes(est, "conv_kernel_sizes")
+    if filters and len(kernels) != len(filters):
+        raise ValueError(
+            f"conv_kernel_sizes has {len(kernels)} entries but conv_filters has "
+            f"{len(filters)}: give one kernel size per convolutional block."
+        )
+    patch = est.patch_size
+    if patch == "auto":
+        patch = -(-longest_steps(layout) // AUTO_MAX_STEPS)
+    return dict(
+        pooling=est.pooling,
+        patch_size=int(patch),
+        conv_filters=filters,
+        conv_kernel_sizes=kernels if filters else [],
+        stats_features=bool(est.instance_norm and est.sample_stats),
+        feature_dropout=float(est.dropout),
+        keep_standardised=est.instance_norm == "both",
+    )
