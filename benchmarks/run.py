@@ -41,6 +41,10 @@ HERE = Path(__file__).resolve().parent
 # (series length, window, epochs per implementation): the shortest epochs get
 # more repeats, because a 1.5 s epoch is the most exposed to this machine's noise.
 SIZES = [(20_000, 32, 8), (80_000, 32, 6), (20_000, 128, 6)]
+# skgru's network as the reference builds it: the GRU's last state into a
+# linear layer, no dropout, a constant learning rate (the defaults of
+# GRUClassifier and GRURegressor read more; benchmarks/accuracy.py measures them)
+PLAIN = dict(pooling="last", instance_norm=False, dropout=0.0, learning_rate="constant")
 HIDDEN, BATCH, LR = 64, 256, 1e-3
 PREDICT_BATCHES = (256, 1024, 4096)
 
@@ -106,6 +110,7 @@ class SkgruTrainer:
         self.est = GRURegressor(
             window_size=window,
             hidden_size=HIDDEN,
+            **PLAIN,
             batch_size=BATCH,
             learning_rate_init=LR,
             max_iter=1,
@@ -180,7 +185,7 @@ def predict_rates(model, windows, est, series, repeats: int = 7):
 def single_window_latency(calls: int) -> float:
     """Median seconds of predict on one window (sequence layout, window 32)."""
     X = prebuilt_windows(make_series(4096), 32)[:, :, 0].numpy()
-    est = GRURegressor(hidden_size=HIDDEN, max_iter=1, random_state=0)
+    est = GRURegressor(hidden_size=HIDDEN, max_iter=1, random_state=0, **PLAIN)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, X[:, -1])
@@ -243,6 +248,7 @@ def profile_fit() -> list[tuple[str, float, float]]:
         window_size=32,
         hidden_size=HIDDEN,
         batch_size=BATCH,
+        **PLAIN,
         max_iter=2,
         random_state=0,
         n_threads=1,

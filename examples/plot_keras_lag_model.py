@@ -1,16 +1,19 @@
 """
-The classic Keras lag-matrix GRU in four lines
-==============================================
+The classic Keras lag-matrix GRU in one Pipeline
+================================================
 
 A popular Keras recipe builds a lag matrix of 10 previous values and fits
 ``GRU(50, input_shape=(10, 1))`` followed by ``Dense(1)``. In skgru the lag matrix is a
-``SlidingWindowTransformer`` and the model is ``GRURegressor(hidden_size=50)``, with the
-same 8,001 trainable parameters, in one Pipeline.
+``SlidingWindowTransformer`` and the model is ``GRURegressor(hidden_size=50)`` with the
+output layer reading the GRU's last state alone, of globally standardised values
+(``pooling="last", instance_norm=False``), and no dropout: the same 8,001 trainable
+parameters, in one Pipeline. (skgru's defaults also pool the states over time and
+normalise each lag vector by its own statistics.)
 """
 
 # %%
-# The four lines
-# --------------
+# The model
+# ---------
 from sklearn.pipeline import make_pipeline
 
 from skgru import GRURegressor, SlidingWindowTransformer
@@ -18,7 +21,10 @@ from skgru.datasets import load_airline
 
 s = load_airline().to_numpy(dtype=float)
 lags = SlidingWindowTransformer(window_size=10)  # the (n, 10) lag matrix
-model = make_pipeline(lags, GRURegressor(hidden_size=50, random_state=0))
+keras_gru = GRURegressor(
+    hidden_size=50, pooling="last", instance_norm=False, dropout=0.0, random_state=0
+)
+model = make_pipeline(lags, keras_gru)
 model.fit(s[:-25, None], s[1:-24])
 
 # %%

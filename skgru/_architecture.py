@@ -25,15 +25,16 @@ ARCHITECTURE_CONSTRAINTS: dict = {
     "patch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "conv_filters": [tuple, list, None],
     "conv_kernel_sizes": [tuple, list],
-    "instance_norm": ["boolean", StrOptions({"both"})],
+    "instance_norm": ["boolean", StrOptions({"both", "auto"})],
     "sample_stats": ["boolean"],
 }
 
-ARCHITECTURE_PARAMETERS = """pooling : {"last", "mean", "max", "concat"}, default="last"
+ARCHITECTURE_PARAMETERS = """\
+pooling : {"last", "mean", "max", "concat"}, default="concat"
         How the GRU's states over the time steps become the input of the
         output layer: the last state, their mean or their maximum over the
         real (not padded) steps, or the three concatenated.
-    patch_size : int or "auto", default=1
+    patch_size : int or "auto", default="auto"
         Time steps the GRU reads at once. The sequence is cut into patches
         of ``patch_size`` steps and each GRU step reads one patch (all its
         values), so a long recording costs ``patch_size`` times fewer
@@ -49,15 +50,18 @@ ARCHITECTURE_PARAMETERS = """pooling : {"last", "mean", "max", "concat"}, defaul
         ``()``: no branch.
     conv_kernel_sizes : tuple of int, default=(8, 5, 3)
         Kernel width of each block of ``conv_filters``; as many entries.
-    instance_norm : bool or "both", default=False
+    instance_norm : bool, "both" or "auto", default="auto"
         ``True``: normalise every channel of every sample (sequence or
         window) by its own mean and standard deviation before the network
         reads it, as UCR practice z-normalises each recording: predictions
         do not change when a recording is shifted or scaled. ``"both"``: the
         network reads the normalised channels beside the globally
         standardised ones, so that a recording's shape counts whatever its
-        amplitude, and its amplitude counts too.
-    sample_stats : bool, default=False
+        amplitude, and its amplitude counts too. ``"auto"``: ``"both"`` in
+        sequence layout (whole recordings), ``False`` in series layout
+        (windows of one series, where ``target_channel`` normalises the
+        target's history).
+    sample_stats : bool, default=True
         With ``instance_norm``, the output layer also reads each sample's
         per-channel mean and log standard deviation that the normalisation
         removed, so that level and amplitude still count where they tell the
@@ -86,6 +90,13 @@ def longest_steps(layout: Layout) -> int:
     return int(layout.x.shape[1])
 
 
+def instance_norm(est, layout: Layout) -> bool | str:
+    """``est.instance_norm`` with ``"auto"`` resolved for ``layout``."""
+    if est.instance_norm == "auto":
+        return "both" if layout.window is None else False
+    return est.instance_norm
+
+
 def architecture_kwargs(est, layout: Layout) -> dict:
     """:class:`~skgru._module.GRUNetwork` arguments from ``est``'s options."""
     filters = _check_sizes(est, "conv_filters")
@@ -95,6 +106,7 @@ def architecture_kwargs(est, layout: Layout) -> dict:
             f"conv_kernel_sizes has {len(kernels)} entries but conv_filters has "
             f"{len(filters)}: give one kernel size per convolutional block."
         )
+    norm = instance_norm(est, layout)
     patch = est.patch_size
     if patch == "auto":
         patch = -(-longest_steps(layout) // AUTO_MAX_STEPS)
@@ -103,7 +115,7 @@ def architecture_kwargs(est, layout: Layout) -> dict:
         patch_size=int(patch),
         conv_filters=filters,
         conv_kernel_sizes=kernels if filters else [],
-        stats_features=bool(est.instance_norm and est.sample_stats),
+        stats_features=bool(norm and est.sample_stats),
         feature_dropout=float(est.dropout),
-        keep_standardised=est.instance_norm == "both",
+        keep_standardised=norm == "both",
     )

@@ -325,7 +325,9 @@ class BaseGRU(BaseEstimator):
             stopper.keep_best = validate
             try:
                 net.partial_fit(dataset, None)
-            finally:  # also when training fails: no progress bar left open
+            finally:  # also when training fails: no progress bar left open,
+                # and a kept (warm-started) network predicts without dropout
+                net.module_.eval()
                 progress = dict(net.callbacks_).get("progress")
                 if progress is not None:
                     progress.close()

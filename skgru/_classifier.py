@@ -13,7 +13,11 @@ from sklearn.utils.multiclass import (
     check_classification_targets,
 )
 
-from ._architecture import ARCHITECTURE_CONSTRAINTS, architecture_kwargs
+from ._architecture import (
+    ARCHITECTURE_CONSTRAINTS,
+    architecture_kwargs,
+    instance_norm,
+)
 from ._base import BaseGRU
 from ._docs import fill_doc
 from ._net import accuracy_of_logits
@@ -73,12 +77,12 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         *,
         hidden_size=64,
         num_layers=1,
-        dropout=0.0,
+        dropout=0.5,
         bidirectional=False,
         window_size=None,
         max_iter=200,
-        learning_rate="constant",
-        learning_rate_init=1e-3,
+        learning_rate="adaptive",
+        learning_rate_init=1e-2,
         batch_size="auto",
         early_stopping=False,
         validation_fraction=0.1,
@@ -89,12 +93,12 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         verbose=0,
         device="cpu",
         n_threads="auto",
-        pooling="last",
-        patch_size=1,
+        pooling="concat",
+        patch_size="auto",
         conv_filters=None,
         conv_kernel_sizes=(8, 5, 3),
-        instance_norm=False,
-        sample_stats=False,
+        instance_norm="auto",
+        sample_stats=True,
         class_weight=None,
     ):
         super().__init__(
@@ -165,7 +169,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         return architecture_kwargs(self, layout)
 
     def _revin_channels(self, layout: Layout):
-        if self.instance_norm:
+        if instance_norm(self, layout):
             return list(range(layout.n_channels)), None
         return None, None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+
 from ._architecture import ARCHITECTURE_PARAMETERS
 
 SHARED_PARAMETERS = """hidden_size : int, default=64
@@ -88,11 +91,40 @@ SHARED_ATTRIBUTES = """n_features_in_ : int
         Number of epochs run."""
 
 
+# a parameter's first docstring line: "    name : type, default=value"
+_DEFAULT_LINE = re.compile(r"^(    (\w+) : .*, default=)(.*)$", re.MULTILINE)
+
+
+def format_default(value) -> str:
+    """A default as the docstrings write it: ``"auto"``, ``1e-3``, ``None``."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float) and value and abs(value) < 1e-2:
+        mantissa, exponent = f"{value:e}".split("e")
+        return f"{float(mantissa):g}e{int(exponent)}"
+    return repr(value)
+
+
 def fill_doc(cls: type) -> type:
-    """Insert the shared Parameters and Attributes entries into a docstring."""
-    cls.__doc__ = cls.__doc__.format(
+    """Insert the shared Parameters and Attributes entries into a docstring,
+    each default written as ``cls.__init__`` has it (the estimators share
+    the text, not every default)."""
+    doc = cls.__doc__.format(
         parameters=SHARED_PARAMETERS,
         attributes=SHARED_ATTRIBUTES,
         architecture=ARCHITECTURE_PARAMETERS,
     )
+    defaults = {
+        name: param.default
+        for name, param in inspect.signature(cls.__init__).parameters.items()
+        if param.default is not inspect.Parameter.empty
+    }
+
+    def default(match: re.Match) -> str:
+        name = match.group(2)
+        if name not in defaults:
+            return match.group(0)
+        return match.group(1) + format_default(defaults[name])
+
+    cls.__doc__ = _DEFAULT_LINE.sub(default, doc)
     return cls

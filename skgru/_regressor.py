@@ -9,7 +9,11 @@ import torch
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 
-from ._architecture import ARCHITECTURE_CONSTRAINTS, architecture_kwargs
+from ._architecture import (
+    ARCHITECTURE_CONSTRAINTS,
+    architecture_kwargs,
+    instance_norm,
+)
 from ._base import BaseGRU
 from ._docs import fill_doc
 from ._stats import column_stats, float32_pair
@@ -71,12 +75,12 @@ class GRURegressor(RegressorMixin, BaseGRU):
         *,
         hidden_size=64,
         num_layers=1,
-        dropout=0.0,
+        dropout=0.5,
         bidirectional=False,
         window_size=None,
         max_iter=200,
-        learning_rate="constant",
-        learning_rate_init=1e-3,
+        learning_rate="adaptive",
+        learning_rate_init=1e-2,
         batch_size="auto",
         early_stopping=False,
         validation_fraction=0.1,
@@ -87,12 +91,12 @@ class GRURegressor(RegressorMixin, BaseGRU):
         verbose=0,
         device="cpu",
         n_threads="auto",
-        pooling="last",
-        patch_size=1,
+        pooling="concat",
+        patch_size="auto",
         conv_filters=None,
         conv_kernel_sizes=(8, 5, 3),
-        instance_norm=False,
-        sample_stats=False,
+        instance_norm="auto",
+        sample_stats=True,
         target_channel=None,
     ):
         super().__init__(
@@ -184,7 +188,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         return architecture_kwargs(self, layout)
 
     def _revin_channels(self, layout: Layout):
-        every = list(range(layout.n_channels)) if self.instance_norm else None
+        every = list(range(layout.n_channels)) if instance_norm(self, layout) else None
         if self.target_channel is None:
             return every, None
         channel = self._target_channel_index(layout)

@@ -93,7 +93,7 @@ def test_the_convolutional_branch_trains():
 @pytest.mark.parametrize("cls", [GRUClassifier, GRURegressor])
 def test_instance_norm_is_invariant_to_each_recordings_offset_and_scale(cls):
     X, y = _sequences()
-    est = _quiet_fit(cls(instance_norm=True, **SMALL), X, y)
+    est = _quiet_fit(cls(instance_norm=True, sample_stats=False, **SMALL), X, y)
     rng = np.random.default_rng(1)
     offset = rng.normal(0, 50, size=(len(X), 1, 2))
     scale = rng.uniform(0.5, 3, size=(len(X), 1, 2))
@@ -110,9 +110,22 @@ def test_instance_norm_is_invariant_to_each_recordings_offset_and_scale(cls):
 
 def test_sample_stats_needs_instance_norm_to_do_anything():
     X, y = _sequences()
-    plain = _quiet_fit(GRUClassifier(**SMALL), X, y)
-    stats = _quiet_fit(GRUClassifier(sample_stats=True, **SMALL), X, y)
+    plain = _quiet_fit(GRUClassifier(instance_norm=False, **SMALL), X, y)
+    stats = _quiet_fit(
+        GRUClassifier(instance_norm=False, sample_stats=True, **SMALL), X, y
+    )
     np.testing.assert_array_equal(stats.predict_proba(X), plain.predict_proba(X))
+
+
+def test_instance_norm_auto_reads_both_in_sequence_layout_only():
+    X, y = _sequences()
+    module = _quiet_fit(GRUClassifier(**SMALL), X, y).module_
+    assert module.keep_standardised and module.norm_mask.all()
+    assert module.gru.input_size == 2 * 2 and module.stats_features
+    series = np.random.default_rng(0).normal(size=(100, 2))
+    reg = GRURegressor(window_size=10, **SMALL)
+    module = _quiet_fit(reg, series, series[:, 0]).module_
+    assert not module.revin and module.gru.input_size == 2
 
 
 def test_regressor_instance_norm_keeps_target_channel_mapping():

@@ -16,10 +16,12 @@ pytestmark = pytest.mark.usefixtures("no_convergence_warning")
 
 
 def test_keras_lag_matrix_model_has_8001_parameters():
-    """GRURegressor(hidden_size=50) on an (n, 10) lag matrix is Keras'
-    GRU(50, input_shape=(10, 1)) + Dense(1)."""
+    """GRURegressor(hidden_size=50, pooling="last", instance_norm=False) on an
+    (n, 10) lag matrix is Keras' GRU(50, input_shape=(10, 1)) + Dense(1)."""
     X = np.random.default_rng(0).normal(size=(40, 10))
-    reg = GRURegressor(hidden_size=50, max_iter=1, random_state=0).fit(X, X[:, -1])
+    reg = GRURegressor(
+        hidden_size=50, pooling="last", instance_norm=False, max_iter=1, random_state=0
+    ).fit(X, X[:, -1])
     trainable = sum(p.numel() for p in reg.module_.parameters() if p.requires_grad)
     assert trainable == 8001
 

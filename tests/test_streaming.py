@@ -11,6 +11,9 @@ from tolerance import STREAM_RTOL, assert_float32_close
 from skgru import GRUAnomalyDetector, GRUClassifier, GRURegressor
 
 SMALL = dict(hidden_size=8, max_iter=3, random_state=0)
+# a GRU read step by step whose last state alone reaches the output layer:
+# what a sequence-layout stream can carry from row to row
+PLAIN = dict(pooling="last", instance_norm=False)
 
 
 def _series(n=400, seed=0):
@@ -91,8 +94,8 @@ def test_default_answers_are_predict_and_the_detectors_scores():
 def test_sequence_layout_carries_the_hidden_state():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 12, 2))
-    reg = GRURegressor(num_layers=2, **SMALL).fit(X, X[:, :, 0].sum(axis=1))
-    clf = GRUClassifier(**SMALL).fit(X, X[:, -1, 1] > 0)
+    reg = GRURegressor(num_layers=2, **PLAIN, **SMALL).fit(X, X[:, :, 0].sum(axis=1))
+    clf = GRUClassifier(**PLAIN, **SMALL).fit(X, X[:, -1, 1] > 0)
     sequence = rng.normal(size=(12, 2))
     prefixes = [sequence[None, : t + 1] for t in range(12)]
     got = _answers(reg.stream(), sequence)
@@ -104,16 +107,17 @@ def test_sequence_layout_carries_the_hidden_state():
 @pytest.mark.parametrize(
     "est, match",
     [
-        (GRURegressor(target_channel=0, **SMALL), "target_channel"),
-        (GRURegressor(bidirectional=True, **SMALL), "bidirectional"),
+        (GRURegressor(target_channel=0, **PLAIN, **SMALL), "target_channel"),
+        (GRURegressor(bidirectional=True, **PLAIN, **SMALL), "bidirectional"),
         (GRUAnomalyDetector(**SMALL), "target_channel|series layout"),
-        (GRURegressor(instance_norm=True, **SMALL), "instance_norm"),
-        (GRURegressor(pooling="mean", **SMALL), "pooling other than 'last'"),
-        (GRURegressor(patch_size=2, **SMALL), "patch_size above 1"),
+        (GRURegressor(instance_norm=True, pooling="last", **SMALL), "instance_norm"),
+        (GRURegressor(**{**PLAIN, "pooling": "mean"}, **SMALL), "other than 'last'"),
+        (GRURegressor(patch_size=2, **PLAIN, **SMALL), "patch_size above 1"),
         (
-            GRURegressor(conv_filters=(4,), conv_kernel_sizes=(3,), **SMALL),
+            GRURegressor(conv_filters=(4,), conv_kernel_sizes=(3,), **PLAIN, **SMALL),
             "conv_filters",
         ),
+        (GRURegressor(**SMALL), "instance_norm"),  # the defaults
     ],
 )
 def test_sequence_layout_refuses_what_cannot_stream(est, match):
