@@ -47,6 +47,7 @@ PARAMS = dict(
     batch_size=2048,
     max_iter=1,
     pooling="last",
+    patch_size=1,
     dropout=0.0,
 )
 

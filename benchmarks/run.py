@@ -44,7 +44,13 @@ SIZES = [(20_000, 32, 8), (80_000, 32, 6), (20_000, 128, 6)]
 # skgru's network as the reference builds it: the GRU's last state into a
 # linear layer, no dropout, a constant learning rate (the defaults of
 # GRUClassifier and GRURegressor read more; benchmarks/accuracy.py measures them)
-PLAIN = dict(pooling="last", instance_norm=False, dropout=0.0, learning_rate="constant")
+PLAIN = dict(
+    pooling="last",
+    patch_size=1,
+    instance_norm=False,
+    dropout=0.0,
+    learning_rate="constant",
+)
 HIDDEN, BATCH, LR = 64, 256, 1e-3
 PREDICT_BATCHES = (256, 1024, 4096)
 

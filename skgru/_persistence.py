@@ -383,9 +383,28 @@ def load(path: str | os.PathLike):
         ) from None
 
 
+# Parameters added since format version 1 was first written, with the values
+# that reproduce what a file written before them meant: its network is the
+# plain GRU, trained at a constant learning rate. Written as _encode writes.
+_ADDED_PARAMETERS = {
+    "learning_rate": "constant",
+    "pooling": "last",
+    "patch_size": 1,
+    "conv_filters": None,
+    "conv_kernel_sizes": {"__tuple__": [8, 5, 3]},  # as _encode writes it
+    "instance_norm": False,
+    "sample_stats": False,
+}
+
+
 def _build(cls, header: dict, tensors: dict[str, torch.Tensor]):
     params = header["params"]
-    if not isinstance(params, dict) or set(params) != set(cls().get_params()):
+    expected = set(cls().get_params())
+    if isinstance(params, dict) and set(params) < expected:
+        missing = expected - set(params)  # a file from before they were added
+        if missing <= set(_ADDED_PARAMETERS):
+            params = {**{k: _ADDED_PARAMETERS[k] for k in missing}, **params}
+    if not isinstance(params, dict) or set(params) != expected:
         raise ValueError(f"the parameters do not match {cls.__name__}'s")
     estimator = cls(**{key: _decode(value) for key, value in params.items()})
     estimator._validate_params()

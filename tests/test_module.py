@@ -68,6 +68,7 @@ def test_gru_weights_use_keras_initialisation():
     net = GRUNetwork(3, 1, hidden_size=6)
     w_hh = net.gru.weight_hh_l0.detach()
     for gate in w_hh.split(6):
+        # entries of the identity: zeros and ones, whatever the data
         np.testing.assert_allclose(gate @ gate.T, np.eye(6), atol=1e-5)
     assert torch.count_nonzero(net.gru.bias_ih_l0) == 0
 

@@ -79,6 +79,23 @@ def test_a_loaded_model_continues_training_like_the_original(round_trip, tmp_pat
     np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
 
 
+@pytest.mark.parametrize("round_trip", ROUND_TRIPS)
+def test_a_convolutional_branch_round_trips_and_continues(round_trip, tmp_path):
+    """Batch norm's running statistics are buffers the safe format carries."""
+    X, y = sequence_data()
+    params = dict(conv_filters=(4, 6), conv_kernel_sizes=(3, 3), patch_size=2)
+    clf = GRUClassifier(warm_start=True, **params, **SMALL).fit(X, y)
+    restored = round_trip(clf, tmp_path)
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    clf.fit(X, y)
+    restored.fit(X, y)
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    norm = restored.module_.conv.norms[0]
+    assert int(norm.num_batches_tracked) == int(
+        clf.module_.conv.norms[0].num_batches_tracked
+    )
+
+
 def test_safe_format_keeps_labels_parameters_and_names(tmp_path):
     X, y = series_data()
     labels = np.array(["calm", "storm"], dtype=object)[y]
@@ -130,6 +147,29 @@ def read_file(path):
 
 def rewrite(path, header, tensors):
     save_file(tensors, path, metadata={"skgru": json.dumps(header)})
+
+
+def test_a_file_from_before_the_architecture_parameters_loads_as_the_plain_gru(
+    tmp_path,
+):
+    X, y = sequence_data()
+    plain = dict(
+        pooling="last",
+        patch_size=1,
+        instance_norm=False,
+        sample_stats=False,
+        learning_rate="constant",
+    )
+    reg = GRURegressor(**plain, **SMALL).fit(X, y)
+    path = tmp_path / "model.safetensors"
+    save(reg, path)
+    header, tensors = read_file(path)
+    for name in (*plain, "conv_filters", "conv_kernel_sizes"):
+        del header["params"][name]  # as the previous version wrote its files
+    rewrite(path, header, tensors)
+    loaded = load(path)
+    assert loaded.get_params() == reg.get_params()
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
 
 
 class Exploit:

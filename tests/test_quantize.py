@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.metrics import mean_absolute_error
 
@@ -89,6 +90,28 @@ def test_classifier_and_detector_quantize_too(make):
     assert report.max_abs_change == pytest.approx(change.max())
     assert (int8.predict(X) == est.predict(X)).mean() > 0.95
     assert (report.float_score is not None) == (make is GRUClassifier)
+
+
+def test_architecture_options_quantize_with_the_convolutions_in_float():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 40, 2))
+    y = X[:, :, 0].mean(axis=1) > 0
+    clf = GRUClassifier(
+        conv_filters=(8,),
+        conv_kernel_sizes=(5,),
+        hidden_size=32,
+        max_iter=5,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    int8, report = quantize(clf, X, y)
+    assert type(int8.module_.gru).__module__.startswith("torch.ao.nn.quantized")
+    assert isinstance(int8.module_.conv.convs[0], torch.nn.Conv1d)
+    assert (int8.predict(X) == clf.predict(X)).mean() > 0.95
+    assert report.mean_abs_change < 0.02  # of a probability
+    assert abs(report.int8_score - report.float_score) < 0.05
 
 
 def test_the_int8_copy_pickles_and_streams_without_warnings(airline):
