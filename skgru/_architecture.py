@@ -20,6 +20,19 @@ from ._validation import Layout
 # this many steps to read, so a long recording costs what a short one does.
 AUTO_MAX_STEPS = 64
 
+# Parameters added with the architecture options, at the values that mean
+# what a model made before they existed was: the plain GRU, trained at a
+# constant learning rate. Older pickles and model files are read with them.
+PREVIOUS_VALUES: dict = {
+    "learning_rate": "constant",
+    "pooling": "last",
+    "patch_size": 1,
+    "conv_filters": None,
+    "conv_kernel_sizes": (8, 5, 3),
+    "instance_norm": False,
+    "sample_stats": False,
+}
+
 ARCHITECTURE_CONSTRAINTS: dict = {
     "pooling": [StrOptions(set(POOLINGS))],
     "patch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],

@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._architecture import PREVIOUS_VALUES
 from ._inference import forward_all
 from ._module import GRUNetwork
 from ._net import (
@@ -185,6 +186,13 @@ class BaseGRU(BaseEstimator):
         return None
 
     # ------------------------------------------------------------------ helpers
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        # pickled before some parameters existed: the values it was made with
+        for name in self._get_param_names():
+            if name not in self.__dict__ and name in PREVIOUS_VALUES:
+                setattr(self, name, PREVIOUS_VALUES[name])
+
     def __sklearn_is_fitted__(self) -> bool:
         # the net, assigned last in fit: a fit that failed leaves none
         return hasattr(self, "net_")

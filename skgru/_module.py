@@ -222,6 +222,20 @@ class GRUNetwork(nn.Module):
         )
         self.register_buffer("output_channels", out)
 
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        # a module pickled before these options existed: the plain GRU
+        for name, value in (
+            ("pooling", "last"),
+            ("patch_size", 1),
+            ("stats_features", False),
+            ("keep_standardised", False),
+            ("conv", None),
+            ("feature_dropout", None),
+        ):
+            if name not in self.__dict__ and name not in self._modules:
+                self.__dict__[name] = value
+
     @property
     def plain(self) -> bool:
         """Whether the network is a GRU read step by step, of which only the

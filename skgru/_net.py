@@ -55,13 +55,18 @@ class StopWhenConverged(Callback):
     """
 
     def __init__(
-        self, monitor: str, tol: float, n_iter_no_change: int, reductions: int = 0
+        self,
+        monitor: str,
+        tol: float,
+        n_iter_no_change: int,
+        reductions: int = 0,
+        keep_best: bool = False,
     ) -> None:
         self.monitor = monitor
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.reductions = reductions
-        self.keep_best = False
+        self.keep_best = keep_best
 
     def initialize(self) -> StopWhenConverged:
         self.best_ = math.inf

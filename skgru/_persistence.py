@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
+from ._architecture import PREVIOUS_VALUES
 from ._classifier import GRUClassifier
 from ._detector import GRUAnomalyDetector
 from ._regressor import GRURegressor
@@ -383,18 +384,9 @@ def load(path: str | os.PathLike):
         ) from None
 
 
-# Parameters added since format version 1 was first written, with the values
-# that reproduce what a file written before them meant: its network is the
-# plain GRU, trained at a constant learning rate. Written as _encode writes.
-_ADDED_PARAMETERS = {
-    "learning_rate": "constant",
-    "pooling": "last",
-    "patch_size": 1,
-    "conv_filters": None,
-    "conv_kernel_sizes": {"__tuple__": [8, 5, 3]},  # as _encode writes it
-    "instance_norm": False,
-    "sample_stats": False,
-}
+# Parameters a file written before they existed lacks, at the values that
+# reproduce what it meant (see PREVIOUS_VALUES), as _encode writes them.
+_ADDED_PARAMETERS = {k: _encode(v, "params") for k, v in PREVIOUS_VALUES.items()}
 
 
 def _build(cls, header: dict, tensors: dict[str, torch.Tensor]):

@@ -17,6 +17,7 @@ from skorch.exceptions import DeviceWarning
 
 import skgru
 from skgru import GRUClassifier, GRURegressor, load, save
+from skgru._architecture import PREVIOUS_VALUES
 from skgru.exceptions import InconsistentVersionWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -170,6 +171,27 @@ def test_a_file_from_before_the_architecture_parameters_loads_as_the_plain_gru(
     loaded = load(path)
     assert loaded.get_params() == reg.get_params()
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
+def test_a_pickle_from_before_the_architecture_parameters_loads_as_the_plain_gru():
+    X, y = sequence_data()
+    reg = GRURegressor(dropout=0.0, **PREVIOUS_VALUES, **SMALL).fit(X, y)
+    expected = reg.predict(X)
+    for name in PREVIOUS_VALUES:  # what the previous version pickled
+        delattr(reg, name)
+    for name in ("pooling", "patch_size", "stats_features", "keep_standardised"):
+        del reg.module_.__dict__[name]
+    for name in ("conv", "feature_dropout"):  # None, so not in _modules
+        del reg.module_.__dict__[name]
+    loaded = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+    assert loaded.get_params() == {
+        **GRURegressor(dropout=0.0, **SMALL).get_params(),
+        **PREVIOUS_VALUES,
+    }
+    stream = loaded.stream()  # the plain GRU streams in sequence layout
+    got = [stream.update(row) for row in X[0]]
+    assert got[-1] == pytest.approx(expected[0], rel=1e-5)
 
 
 class Exploit:
