@@ -106,13 +106,15 @@ class ConvBranch(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         h = x.transpose(1, 2)  # (batch, channels, time)
         channel_mask = None if mask is None else mask.transpose(1, 2)
+        if channel_mask is not None:
+            h = h * channel_mask  # padding reads as zeros, in every block
         for conv, norm, kernel in zip(
             self.convs, self.norms, self.kernel_sizes, strict=True
         ):
             h = F.pad(h, ((kernel - 1) // 2, kernel // 2))
             h = torch.relu(norm(conv(h)))
             if channel_mask is not None:
-                h = h * channel_mask  # padding stays zero for the next block
+                h = h * channel_mask
         return _masked_pool(h.transpose(1, 2), mask, "mean")
 
 
@@ -290,9 +292,10 @@ class GRUNetwork(nn.Module):
         return x.reshape(batch, steps // p, p * channels), lengths
 
     def _gru_features(
-        self, x: torch.Tensor, lengths: torch.Tensor | None
+        self, x: torch.Tensor, lengths: torch.Tensor | None, mask: torch.Tensor | None
     ) -> torch.Tensor:
-        """The GRU's states over the patches ``x``, pooled over time."""
+        """The GRU's states over the patches ``x``, pooled over the real
+        steps (``mask``)."""
         states = None
         if lengths is not None:
             packed = pack_padded_sequence(
@@ -313,7 +316,6 @@ class GRUNetwork(nn.Module):
             last = h_n[-1]
         if self.pooling == "last":
             return last
-        mask = _time_mask(x, lengths)
         if self.pooling != "concat":
             return _masked_pool(states, mask, self.pooling)
         pooled = [_masked_pool(states, mask, how) for how in ("mean", "max")]
@@ -331,13 +333,11 @@ class GRUNetwork(nn.Module):
             normalised = (x - mean[:, None, :]) / scale[:, None, :]
             keep = self.keep_standardised
             x = torch.cat([x, normalised], dim=2) if keep else normalised
-        if lengths is not None and (self.patch_size > 1 or self.conv is not None):
-            x = x * _time_mask(x, lengths)  # padding reads as zeros
         x, lengths = self._patches(x, lengths)
-        features = self._gru_features(x, lengths)
+        mask = _time_mask(x, lengths)
+        features = self._gru_features(x, lengths, mask)
         if self.conv is not None:
-            conv = self.conv(x, _time_mask(x, lengths))
-            features = torch.cat([features, conv], dim=1)
+            features = torch.cat([features, self.conv(x, mask)], dim=1)
         if self.stats_features:
             stats = [mean[:, self.norm_mask], scale[:, self.norm_mask].log()]
             features = torch.cat([features, *stats], dim=1)

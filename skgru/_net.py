@@ -117,12 +117,12 @@ class StopWhenConverged(Callback):
             self.no_improvement_ += 1
         else:
             self.no_improvement_ = 0
-        if loss < self.best_ and getattr(self, "keep_best", False):
+        if loss < self.best_ and self.keep_best:
             self.best_weights_ = self.saved_[0]  # this epoch's, just saved
         self.best_ = min(self.best_, loss)
         if self.no_improvement_ < self.n_iter_no_change:
             return
-        if self.reduced_ < getattr(self, "reductions", 0):
+        if self.reduced_ < self.reductions:
             self.reduced_ += 1
             self.no_improvement_ = 0
             self._set_lr(net, net.lr / ADAPTIVE_FACTOR**self.reduced_)
@@ -137,7 +137,7 @@ class StopWhenConverged(Callback):
         if not self.converged_ and self.epochs_ < net.max_epochs:
             self.interrupted_ = True
             self._restore(net)
-        elif getattr(self, "best_weights_", None) is not None:
+        elif self.best_weights_ is not None:
             net.module_.load_state_dict(self.best_weights_)
         self.saved_ = self.best_weights_ = None  # no copies kept after training
 

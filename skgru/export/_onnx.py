@@ -115,12 +115,7 @@ def _network(g: _Graph, module: GRUNetwork, x: str) -> str:
     if module.stats_features:
         # each sample's mean and log scale of the normalised channels
         channels = np.flatnonzero(module.norm_mask.cpu().numpy())
-        index = g.const(channels, "norm_ch", np.int64)
-        axis = g.const([1], "axis", np.int64)
-        stats = [
-            g.op("Squeeze", g.op("Gather", stat, index, axis=2), axis)
-            for stat in (mean, g.op("Log", scale))
-        ]
+        stats = [_channels(g, stat, channels) for stat in (mean, g.op("Log", scale))]
         features = g.op("Concat", features, *stats, axis=1)
     head = module.head
     out = g.op(
@@ -131,12 +126,18 @@ def _network(g: _Graph, module: GRUNetwork, x: str) -> str:
         transB=1,
     )
     if module.revin and module.output_channels.numel():
-        channels = g.const(module.output_channels.cpu().numpy(), "out_ch", np.int64)
-        axis = g.const([1], "axis", np.int64)
-        out_mean = g.op("Squeeze", g.op("Gather", mean, channels, axis=2), axis)
-        out_scale = g.op("Squeeze", g.op("Gather", scale, channels, axis=2), axis)
+        channels = module.output_channels.cpu().numpy()
+        out_mean, out_scale = (_channels(g, stat, channels) for stat in (mean, scale))
         out = g.op("Add", g.op("Mul", out, out_scale), out_mean)
     return out
+
+
+def _channels(g: _Graph, stat: str, channels: np.ndarray) -> str:
+    """The given channels of a per-window statistic (batch, 1, channels), as
+    (batch, len(channels))."""
+    index = g.const(channels.astype(np.int64), "channels", np.int64)
+    picked = g.op("Gather", stat, index, axis=2)
+    return g.op("Squeeze", picked, g.const([1], "axis", np.int64))
 
 
 def _patches(g: _Graph, module: GRUNetwork, xs: str) -> str:
@@ -209,12 +210,14 @@ def _gru_features(g: _Graph, module: GRUNetwork, xs: str) -> str:
     last = g.op(
         "Reshape", last, g.const([0, gru.hidden_size * directions], "shape", np.int64)
     )
+    if module.pooling == "last":
+        return last
     # h: the top layer's states, (time, batch, directions * hidden)
-    mean = g.op("ReduceMean", h, axes=[0], keepdims=0)
-    top = g.op("ReduceMax", h, axes=[0], keepdims=0)
-    pooled = {"last": [last], "mean": [mean], "max": [top]}
-    parts = pooled.get(module.pooling, [last, mean, top])  # else "concat"
-    return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
+    reduce = {"mean": "ReduceMean", "max": "ReduceMax"}
+    if module.pooling in reduce:
+        return g.op(reduce[module.pooling], h, axes=[0], keepdims=0)
+    pooled = [g.op(op, h, axes=[0], keepdims=0) for op in reduce.values()]
+    return g.op("Concat", last, *pooled, axis=1)  # "concat"
 
 
 def _labels(classes: np.ndarray) -> np.ndarray:
