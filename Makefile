@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs accuracy
+.PHONY: demo test lint docs accuracy anomaly
 
 DOCS_STAMP := $(VENV)/.docs-installed
 
@@ -45,3 +45,9 @@ $(BENCH_STAMP): $(STAMP)
 # sets aeon and sktime ship (benchmark-only extra): writes benchmarks/ACCURACY.md.
 accuracy: $(BENCH_STAMP)
 	$(PY) benchmarks/accuracy.py
+
+# Anomaly detection against a rolling z-score, IsolationForest and a Ridge
+# autoregression on 5 series with injected anomalies (benchmark-only extra):
+# writes benchmarks/ANOMALY.md.
+anomaly: $(BENCH_STAMP)
+	$(PY) benchmarks/anomaly.py

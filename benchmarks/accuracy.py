@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import sklearn
 import torch
+from _cli import parser, skgru_params
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
@@ -355,23 +356,13 @@ def render(head: list[str], infos: list[dict], results: list[dict]) -> str:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", choices=list(DATASETS), default=None)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=None)
-    parser.add_argument(
-        "--skgru-params", default="{}", help="JSON dict of extra skgru parameters"
-    )
-    parser.add_argument("--output", default=str(HERE / "ACCURACY.md"))
-    parser.add_argument("--json", default=None, help="also dump per-seed results")
-    return parser.parse_args()
+    output = HERE / "ACCURACY.md"
+    return parser(__doc__, "sets", list(DATASETS), list(METHODS), output).parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    extra = json.loads(args.skgru_params)
-    if not isinstance(extra, dict):
-        sys.exit("--skgru-params must be a JSON object")
+    extra = skgru_params(args)
     sets = args.sets or list(DATASETS)
     methods = args.methods or list(METHODS)
     for name in sets:  # fail before any fit if a file is missing

@@ -51,8 +51,8 @@ detector = GRUAnomalyDetector(
 # ---------------------------------
 # ``update`` takes one row and returns its ``decision_function`` (negative means
 # outlier). A stream keeps the last 31 readings (the window and the reading it
-# judges) and shares the fitted model: one stream per machine costs a few
-# hundred bytes.
+# judges) and the errors of the last 3 (``smoothing=3``), and shares the fitted
+# model: one stream per machine costs a few hundred bytes.
 stream = detector.stream("decision_function")
 decisions, seconds = [], []
 for _, reading in today.iterrows():
@@ -87,9 +87,10 @@ top.set_title("Streamed decisions, one reading at a time")
 # %%
 # The same detector in ONNX Runtime
 # ---------------------------------
-# The graph's input is a batch of windows: for this forecasting detector, the 30
-# readings before each judged reading and that reading (31 rows). Its outputs are
-# named after the estimator's methods.
+# The graph's input is a batch of windows: for this forecasting detector, the
+# readings that the last 3 judged readings (``smoothing=3``) are forecast from, and
+# those readings: 30 + 3 = 33 rows. Its outputs are named after the estimator's
+# methods.
 import onnxruntime as ort  # noqa: E402
 from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 
@@ -102,15 +103,16 @@ print(f"{path.name}: {path.stat().st_size / 1024:.0f} kB")
 print("input:", session.get_inputs()[0].name, session.get_inputs()[0].shape)
 print("outputs:", [output.name for output in session.get_outputs()])
 
+steps = session.get_inputs()[0].shape[1]
 values = today.to_numpy(np.float32)
-windows = sliding_window_view(values, 31, axis=0).transpose(0, 2, 1)
+windows = sliding_window_view(values, steps, axis=0).transpose(0, 2, 1)
 onnx_decisions, onnx_labels = session.run(
     ["decision_function", "predict"], {"X": np.ascontiguousarray(windows)}
 )
-# window i ends at reading i + 30: compare from there on. onnxruntime's
+# window i ends at reading i + 32: compare from there on. onnxruntime's
 # kernels round differently from torch's, by about 1e-6 of the values.
-expected = decisions[30:]
+expected = decisions[steps - 1 :]
 np.testing.assert_allclose(
     onnx_decisions, expected, rtol=1e-5, atol=1e-5 * expected.std()
 )
-print("ONNX flags:", (np.flatnonzero(onnx_labels == -1) + 30).tolist())
+print("ONNX flags:", (np.flatnonzero(onnx_labels == -1) + steps - 1).tolist())

@@ -31,6 +31,9 @@ PREVIOUS_VALUES: dict = {
     "conv_kernel_sizes": (8, 5, 3),
     "instance_norm": False,
     "sample_stats": False,
+    # GRUAnomalyDetector: the rows a score averages (1: the row alone)
+    "smoothing": 1,
+    "calibration_fraction": 0.25,
 }
 
 ARCHITECTURE_CONSTRAINTS: dict = {

@@ -244,11 +244,21 @@ class BaseGRU(BaseEstimator):
             y_scaling=scaling,
         )
 
+    def _training_dataset(
+        self, layout: Layout, targets: torch.Tensor | None, seed: int
+    ) -> WindowDataset:
+        """The samples a fit trains on: all of them (the detector holds some out)."""
+        return self._dataset(layout, targets)
+
+    def _auto_batch_size(self) -> int:
+        """The most samples in a batch of ``batch_size="auto"``."""
+        return AUTO_BATCH_SIZE
+
     def _batch_size(self, n: int) -> int:
         if self.batch_size == "auto":
-            # Batches of at most AUTO_BATCH_SIZE samples, as equal as possible:
-            # a small last batch makes the epoch's last step a noisy one.
-            n_batches = -(-n // AUTO_BATCH_SIZE)
+            # Batches of at most _auto_batch_size() samples, as equal as
+            # possible: a small last batch makes the epoch's last step noisy.
+            n_batches = -(-n // self._auto_batch_size())
             return -(-n // n_batches)
         return min(self.batch_size, n)
 
@@ -300,9 +310,9 @@ class BaseGRU(BaseEstimator):
         if not continuing:
             self._input_stats = channel_stats(layout)
         targets = self._encode_targets(y, layout, not continuing, classes)
-        dataset = self._dataset(layout, targets)
-
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        dataset = self._training_dataset(layout, targets, seed)
+
         # a continued fit draws new dropout masks and a new order of batches
         epochs_before = len(self.net_.history) if continuing else 0
         batch_rows = self._batch_size(len(dataset))
@@ -434,6 +444,15 @@ class BaseGRU(BaseEstimator):
     def _stream_outputs(self, windows: torch.Tensor) -> torch.Tensor:
         """Network outputs for a batch of raw windows (see ``Stream``)."""
         return self.module_(windows)
+
+    def _stream_rows(
+        self, outputs: np.ndarray, position: int, recent: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A stream's outputs for its row at ``position`` (0 for the first),
+        from its window's ``outputs`` and what the stream keeps of the rows
+        before (``recent``, returned updated): the outputs themselves, unless
+        an estimator's answer for a row depends on the rows before it."""
+        return outputs, recent
 
     def stream(self, method=None):
         """A :class:`~skgru.streaming.Stream` that answers one new row at a time.

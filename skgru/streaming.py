@@ -115,6 +115,7 @@ class Stream:
             else None
         )
         self._hidden = None
+        self._recent = np.zeros(0)
         return self
 
     def _row(self, x) -> np.ndarray:
@@ -173,8 +174,11 @@ class Stream:
                 out = est._stream_outputs(self._window(row))
             else:
                 out = self._step(row)
+        outputs, self._recent = est._stream_rows(
+            out.cpu().numpy(), self.n_rows_, self._recent
+        )
         self.n_rows_ += 1
-        answer = est._answer(self.method, out.cpu().numpy())[0]
+        answer = est._answer(self.method, outputs)[0]
         return answer.item() if np.ndim(answer) == 0 else answer
 
     def _window(self, row: np.ndarray) -> torch.Tensor:
@@ -208,7 +212,12 @@ class Stream:
         """
         hidden = None if self._hidden is None else self._hidden.cpu().numpy().copy()
         buffer = None if self._buffer is None else self._buffer.copy()
-        return {"n_rows": self.n_rows_, "buffer": buffer, "hidden": hidden}
+        return {
+            "n_rows": self.n_rows_,
+            "buffer": buffer,
+            "hidden": hidden,
+            "recent": self._recent.copy(),
+        }
 
     def set_state(self, state: dict) -> Stream:
         """Continue from a state taken with :meth:`get_state`.
@@ -233,6 +242,8 @@ class Stream:
         self.n_rows_ = int(state["n_rows"])
         self._buffer = None if buffer is None else np.array(buffer, np.float32)
         self._hidden = None if hidden is None else torch.tensor(hidden).to(self._device)
+        # a state taken before streams kept recent answers has none
+        self._recent = np.array(state.get("recent", ()), np.float64)
         return self
 
     def __getstate__(self) -> dict:

@@ -380,9 +380,9 @@ def test_classifier_partial_fit_fixes_the_classes_on_the_first_call():
 def test_detector_partial_fit_sets_its_threshold_on_each_call():
     X, _ = sequence_data()
     det = GRUAnomalyDetector(**SMALL).partial_fit(X[:20])
-    first = det.offset_
+    first = det._error_scale
     det.partial_fit(X[20:])
-    assert det.offset_ != first and det.n_iter_ == 2
+    assert det._error_scale != first and det.n_iter_ == 2
     assert set(det.predict(X)) <= {-1, 1}
 
 

@@ -86,9 +86,14 @@ def test_series_graph_matches_skgru_on_held_back_rows(est, y_of, batch):
     est.fit(X[:N_TRAIN], None if y is None else y[:N_TRAIN])
     session = _session(est)
     steps = session.get_inputs()[0].shape[1]
-    assert steps == est.window_size + isinstance(est, GRUAnomalyDetector) * (
-        est.get_params().get("method") == "forecast"
-    )
+    if isinstance(est, GRUAnomalyDetector):
+        # the windows of the `smoothing` rows whose errors a score averages:
+        # for the forecasting detector, the window_size rows before each
+        assert steps == (
+            est.window_size + (est.method == "forecast") + est.smoothing - 1
+        )
+    else:
+        assert steps == est.window_size
     # the window of each held-back row: the rows up to it (and, for the
     # forecasting detector, the row it judges as the last)
     first = N_TRAIN

@@ -14,11 +14,14 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from sklearn.base import clone
 from skorch.exceptions import DeviceWarning
+from tolerance import STREAM_RTOL, assert_float32_close
 
 import skgru
-from skgru import GRUClassifier, GRURegressor, load, save
+from skgru import GRUAnomalyDetector, GRUClassifier, GRURegressor, load, save
 from skgru._architecture import PREVIOUS_VALUES
 from skgru.exceptions import InconsistentVersionWarning
+
+REGRESSOR_PARAMS = GRURegressor().get_params()
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -175,9 +178,10 @@ def test_a_file_from_before_the_architecture_parameters_loads_as_the_plain_gru(
 
 def test_a_pickle_from_before_the_architecture_parameters_loads_as_the_plain_gru():
     X, y = sequence_data()
-    reg = GRURegressor(dropout=0.0, **PREVIOUS_VALUES, **SMALL).fit(X, y)
+    previous = {k: v for k, v in PREVIOUS_VALUES.items() if k in REGRESSOR_PARAMS}
+    reg = GRURegressor(dropout=0.0, **previous, **SMALL).fit(X, y)
     expected = reg.predict(X)
-    for name in PREVIOUS_VALUES:  # what the previous version pickled
+    for name in previous:  # what the previous version pickled
         delattr(reg, name)
     for name in ("pooling", "patch_size", "stats_features", "keep_standardised"):
         del reg.module_.__dict__[name]
@@ -187,11 +191,39 @@ def test_a_pickle_from_before_the_architecture_parameters_loads_as_the_plain_gru
     np.testing.assert_array_equal(loaded.predict(X), expected)
     assert loaded.get_params() == {
         **GRURegressor(dropout=0.0, **SMALL).get_params(),
-        **PREVIOUS_VALUES,
+        **previous,
     }
     stream = loaded.stream()  # the plain GRU streams in sequence layout
     got = [stream.update(row) for row in X[0]]
     assert got[-1] == pytest.approx(expected[0], rel=1e-5)
+
+
+def test_a_detector_pickled_before_held_out_calibration_scores_as_it_did():
+    t = np.arange(300)
+    X = np.c_[np.sin(t / 5.0), np.cos(t / 7.0)]
+    det = GRUAnomalyDetector(window_size=10, **SMALL).fit(X)
+    for name in ("smoothing", "calibration_fraction", "_scoring"):
+        delattr(det, name)  # what the previous version pickled
+    for name in ("_channel_scale", "_warmup"):
+        delattr(det, name)
+    loaded = pickle.loads(pickle.dumps(det))
+    assert loaded.smoothing == 1
+    # its score: minus the mean squared error over channels, in training
+    # units, of the forecast of each row from the 10 rows before it
+    mean, std = loaded._input_stats
+    padded = np.r_[np.repeat(X[:1], 10, axis=0), X]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 10, axis=0)
+    windows = torch.tensor(windows.transpose(0, 2, 1)[:-1], dtype=torch.float32)
+    with torch.inference_mode():
+        forecast = loaded.module_(windows).numpy()
+    errors = (((X - mean) / std - forecast) ** 2).mean(axis=1)
+    assert_float32_close(
+        loaded.score_samples(X), -errors / loaded._error_scale, rtol=1e-4
+    )
+    stream = loaded.stream()
+    assert_float32_close(
+        [stream.update(row) for row in X], loaded.score_samples(X), rtol=STREAM_RTOL
+    )
 
 
 class Exploit:

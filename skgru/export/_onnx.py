@@ -16,6 +16,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from .._module import WINDOW_VAR_EPS, GRUNetwork
+from .._scores import UNIT_FLOOR
 
 # ONNX opset of the graph: ReduceMean still takes its axes as an attribute,
 # and runtimes from 2022 on (onnxruntime >= 1.13) load it.
@@ -229,6 +230,47 @@ def _labels(classes: np.ndarray) -> np.ndarray:
     return np.array([str(c) for c in classes], dtype=object)
 
 
+def _steps(g: _Graph, x: str, start: int, end: int) -> str:
+    """Time steps ``start:end`` of ``x`` (batch, time, f); negative from the end."""
+    return g.op(
+        "Slice",
+        x,
+        g.const([start], "start", np.int64),
+        g.const([end], "end", np.int64),
+        g.const([1], "axis", np.int64),
+    )
+
+
+def _detector_error(g: _Graph, est, x: str) -> str:
+    """The detector's error of each window of ``x`` (see ``skgru._scores``)."""
+    module = est.module_
+    mean, scale = (np.asarray(v, np.float32) for v in est._input_stats)
+    if est.method == "forecast":  # the rows read, then the row judged
+        history = _steps(g, x, 0, -1)
+        target = g.op("Gather", x, g.const(np.int64(-1), "last", np.int64), axis=1)
+    else:
+        history, target = x, x
+    target = g.op("Div", g.op("Sub", target, g.const(mean)), g.const(scale))
+    target = g.op("Reshape", target, g.const([0, -1], "shape", np.int64))
+    diff = g.op("Sub", target, _network(g, module, history))
+    # (batch, steps judged, channels)
+    diff = g.op("Reshape", diff, g.const([0, -1, len(mean)], "shape3", np.int64))
+    if getattr(est, "_scoring", 1) == 1:  # fitted before the held-out scores
+        error = g.op("ReduceMean", g.op("Mul", diff, diff), axes=[1], keepdims=0)
+        return g.op("ReduceMean", error, axes=[1], keepdims=0)
+    # in units of max(the window's std, UNIT_FLOOR), per channel
+    xs = g.op("Div", g.op("Sub", history, g.const(mean)), g.const(scale))
+    dev = g.op("Sub", xs, g.op("ReduceMean", xs, axes=[1], keepdims=1))
+    var = g.op("ReduceMean", g.op("Mul", dev, dev), axes=[1], keepdims=1)
+    window_scale = g.op("Sqrt", g.op("Add", var, g.const(WINDOW_VAR_EPS)))
+    window_scale = g.op("Max", window_scale, g.const(UNIT_FLOOR))
+    diff = g.op("Div", diff, window_scale)
+    error = g.op("ReduceMean", g.op("Mul", diff, diff), axes=[1], keepdims=0)
+    channel_scale = np.asarray(est._channel_scale, np.float32)
+    error = g.op("Div", error, g.const(channel_scale, "channel_scale"))
+    return g.op("ReduceMax", error, axes=[1], keepdims=0)
+
+
 def _outputs(g: _Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
     """The graph's outputs, named after the estimator's methods: each one's
     value, element type and shape."""
@@ -237,22 +279,18 @@ def _outputs(g: _Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
 
     module = est.module_
     if isinstance(est, GRUAnomalyDetector):
-        mean, scale = (np.asarray(v, np.float32) for v in est._input_stats)
-        if est.method == "forecast":  # the rows read, then the row judged
-            history = g.op(
-                "Slice",
-                x,
-                g.const([0], "start", np.int64),
-                g.const([-1], "end", np.int64),
-                g.const([1], "axis", np.int64),
-            )
-            target = g.op("Gather", x, g.const(np.int64(-1), "last", np.int64), axis=1)
-        else:
-            history, target = x, x
-        target = g.op("Div", g.op("Sub", target, g.const(mean)), g.const(scale))
-        target = g.op("Reshape", target, g.const([0, -1], "shape", np.int64))
-        diff = g.op("Sub", target, _network(g, module, history))
-        error = g.op("ReduceMean", g.op("Mul", diff, diff), axes=[1], keepdims=0)
+        span = est._span() if est._fitted_window is not None else 1
+        if span == 1:
+            error = _detector_error(g, est, x)
+        else:  # the row's error, or the mean error of the last `span` rows
+            # when larger; their windows stacked along the batch, one network
+            steps = est._series_pad() + 1
+            windows = [_steps(g, x, i, i + steps) for i in range(span)]
+            error = _detector_error(g, est, g.op("Concat", *windows, axis=0))
+            error = g.op("Reshape", error, g.const([span, -1], "by_row", np.int64))
+            own = g.op("Gather", error, g.const(np.int64(span - 1), "own", np.int64))
+            mean = g.op("ReduceMean", error, axes=[0], keepdims=0)
+            error = g.op("Max", own, mean)  # see skgru._scores.smooth
         scores = g.op("Div", g.op("Neg", error), g.const(est._error_scale))
         decision = g.op("Sub", scores, g.const(est.offset_))
         labels = g.op(
@@ -292,6 +330,8 @@ def input_steps(est) -> int | None:
     from .._detector import GRUAnomalyDetector
 
     if est._fitted_window is not None:
+        if isinstance(est, GRUAnomalyDetector):  # the windows of `span` rows
+            return est._series_pad() + est._span()
         return est._series_pad() + 1
     if isinstance(est, GRUAnomalyDetector) and est.method == "reconstruction":
         return est._n_steps
