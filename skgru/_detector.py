@@ -97,7 +97,9 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         five series it flagged at most 1.8% (means over 3 seeds). A float is
         scikit-learn's meaning: the share of the training data that is
         flagged, so ``offset_`` is the ``contamination`` quantile of the
-        scores of all training samples, the held-out ones included.
+        scores of all training samples, the held-out ones included. New data
+        gets more: fitted on the first 72 airline months, 0.01 flagged 23% of
+        the next 72 normal months (``"auto"``: 1.4%).
     calibration_fraction : float in (0, 0.5], default=0.25
         Share of the training samples held out from training to set the
         error scales and the ``"auto"`` threshold.
