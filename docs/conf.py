@@ -33,3 +33,15 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "abort_on_example_error": True,
 }
+
+
+def _skip_request_methods(app, what, name, obj, skip, options):
+    """Leave out scikit-learn's generated ``set_<method>_request`` methods:
+    their docstrings refer to scikit-learn's own glossary."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_request_methods)

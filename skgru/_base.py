@@ -203,7 +203,7 @@ class BaseGRU(BaseEstimator):
         return self.net_.module_
 
     def _validate(
-        self, X, y=None, *, reset: bool, fitting: bool = False
+        self, X, y=None, *, reset: bool, fitting: bool = False, groups=None
     ) -> tuple[Layout, np.ndarray | None]:
         """Validate ``X``; when ``fitting`` a supervised estimator, ``y`` too.
 
@@ -213,7 +213,13 @@ class BaseGRU(BaseEstimator):
         """
         params = self._y_params() if fitting else None
         layout, y = validate_input(
-            self, X, y, reset=reset, window_size=self.window_size, y_params=params
+            self,
+            X,
+            y,
+            reset=reset,
+            window_size=self.window_size,
+            y_params=params,
+            groups=groups,
         )
         if not reset and layout.n_channels != len(self._input_stats[0]):
             raise ValueError(
@@ -242,6 +248,7 @@ class BaseGRU(BaseEstimator):
             window=layout.window,
             pad=self._series_pad(),
             y_scaling=scaling,
+            groups=layout.groups,
         )
 
     def _training_dataset(
@@ -282,7 +289,9 @@ class BaseGRU(BaseEstimator):
         return torch_threads(self.n_threads, batch_rows, self.hidden_size)
 
     # --------------------------------------------------------------------- fit
-    def _fit(self, X, y=None, *, incremental: bool = False, classes=None) -> Layout:
+    def _fit(
+        self, X, y=None, *, incremental: bool = False, classes=None, groups=None
+    ) -> Layout:
         """Validate, build or reuse the net, train; return the validated input.
 
         ``incremental`` (``partial_fit``): one epoch over ``X``, continuing
@@ -299,7 +308,9 @@ class BaseGRU(BaseEstimator):
         if not continuing and hasattr(self, "net_"):
             del self.net_  # a failed refit must not leave the old net in use
         _check_device(self.device)
-        layout, y = self._validate(X, y, reset=not continuing, fitting=True)
+        layout, y = self._validate(
+            X, y, reset=not continuing, fitting=True, groups=groups
+        )
         if continuing and layout.window != self._fitted_window:
             how = "partial_fit" if incremental else "warm_start=True"
             raise ValueError(
@@ -437,9 +448,9 @@ class BaseGRU(BaseEstimator):
         """``method``'s result from the network's (float32) outputs."""
         raise NotImplementedError
 
-    def _outputs(self, X) -> np.ndarray:
+    def _outputs(self, X, groups=None) -> np.ndarray:
         """The network's outputs for ``X``, which ``_answer`` turns into results."""
-        return self._forward(self._dataset(self._predict_layout(X), None))
+        return self._forward(self._dataset(self._predict_layout(X, groups), None))
 
     def _stream_outputs(self, windows: torch.Tensor) -> torch.Tensor:
         """Network outputs for a batch of raw windows (see ``Stream``)."""
@@ -491,7 +502,7 @@ class BaseGRU(BaseEstimator):
         """Module outputs for every sample of ``dataset`` (see ``forward_all``)."""
         return forward_all(self.net_.module_, dataset, self._threads, fn)
 
-    def _predict_layout(self, X) -> Layout:
+    def _predict_layout(self, X, groups=None) -> Layout:
         check_is_fitted(self)
-        layout, _ = self._validate(X, reset=False)
+        layout, _ = self._validate(X, reset=False, groups=groups)
         return layout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -184,7 +185,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         return targets.numpy()
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Fit the network to ``X`` and the labels ``y``.
 
         Parameters
@@ -196,17 +197,23 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
             Series layout: ``(n_timesteps, n_features)``, rows in time order.
         y : array-like of shape (n_samples,)
             Class labels, one per sequence or per row.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
         self : GRUClassifier
             The fitted estimator.
         """
-        self._fit(X, y)
+        self._fit(X, y, groups=groups)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, groups=None):
         """Train for one epoch on ``X`` and ``y``, continuing any earlier fit.
 
         The first call (on an unfitted estimator) builds the network, with
@@ -223,6 +230,12 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         classes : array-like of shape (n_classes,), default=None
             All the labels that any call may bring. Required on the first
             call; later calls may omit it, or must repeat it.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
@@ -239,23 +252,31 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
                     "as a dict, e.g. from sklearn.utils.class_weight."
                     "compute_class_weight('balanced', classes=classes, y=y)."
                 )
-        self._fit(X, y, incremental=True, classes=classes if first else None)
+        self._fit(
+            X, y, incremental=True, classes=classes if first else None, groups=groups
+        )
         return self
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, groups=None):
         """Class probabilities for every sequence or row of ``X``.
 
         Parameters
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``, float64.
         """
-        return self._answer("predict_proba", self._outputs(X))
+        return self._answer("predict_proba", self._outputs(X, groups))
 
     _stream_methods = ("predict", "predict_proba", "predict_log_proba")
 
@@ -270,32 +291,70 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
             return np.log(proba)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X, groups=None):
         """Logarithm of :meth:`predict_proba`.
 
         Parameters
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities in the order of ``classes_``.
         """
-        return self._answer("predict_log_proba", self._outputs(X))
+        return self._answer("predict_log_proba", self._outputs(X, groups))
 
-    def predict(self, X):
+    def predict(self, X, groups=None):
         """Predict the class of every sequence or row of ``X``.
 
         Parameters
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
             The most probable class of each sample.
         """
-        return self._answer("predict", self._outputs(X))
+        return self._answer("predict", self._outputs(X, groups))
+
+    def score(self, X, y, sample_weight=None, groups=None):
+        """Accuracy of :meth:`predict` on ``X`` against the labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
+
+        Returns
+        -------
+        score : float
+            The share of correct labels, as ``ClassifierMixin.score``.
+        """
+        y_pred = self.predict(X, groups=groups)
+        return accuracy_score(y, y_pred, sample_weight=sample_weight)

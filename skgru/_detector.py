@@ -253,6 +253,7 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
                 pad=self._series_pad(),
                 y_window=self.method == "reconstruction",
                 y_scaling=scaling,
+                groups=layout.groups,
             )
         if self.method == "reconstruction":
             return WindowDataset(x, x, y_scaling=scaling)
@@ -317,12 +318,22 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         errors = self._errors(self._dataset(layout))
         if layout.window is None:
             return errors
-        warmup = getattr(self, "_warmup", np.ones(0))[: len(errors)]
-        errors[: len(warmup)] /= warmup
-        return smooth(errors, self._span())
+        warmup = getattr(self, "_warmup", np.ones(0))
+        groups = layout.groups
+        if groups is None:
+            warmup = warmup[: len(errors)]
+            errors[: len(warmup)] /= warmup
+            return smooth(errors, self._span())
+        # the first rows of each series, and smoothing within each series
+        early = groups.rank < len(warmup)
+        errors[early] /= warmup[groups.rank[early]]
+        order = groups.order.numpy()
+        smoothed = np.empty_like(errors)
+        smoothed[order] = smooth(errors[order], self._span(), groups.rank[order])
+        return smoothed
 
-    def _outputs(self, X) -> np.ndarray:
-        return self._row_errors(self._predict_layout(X))
+    def _outputs(self, X, groups=None) -> np.ndarray:
+        return self._row_errors(self._predict_layout(X, groups))
 
     def _stream_outputs(self, windows: torch.Tensor) -> torch.Tensor:
         # a window holds the rows the model reads and the row(s) it judges,
@@ -382,8 +393,13 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         n_held = min(max(1, int(round(self.calibration_fraction * n))), n - 1)
         if layout.window is None:
             order = np.random.default_rng(seed).permutation(n)
-        else:
+        elif layout.groups is None:
             order = np.arange(n)
+        else:  # the last rows of each series
+            groups = layout.groups
+            from_end = groups.length - groups.rank  # 1 for a series' last row
+            share = from_end / groups.length
+            order = np.lexsort((-groups.rank, share))[::-1]
         self._held_out = np.sort(order[n - n_held :])
         return dataset.subset(np.sort(order[: n - n_held]))
 
@@ -396,7 +412,14 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
         rows = held_out[np.linspace(0, len(held_out) - 1, WARMUP_ROWS).astype(int)]
         rows = np.unique(rows)
         x = to_tensor(layout.x)
-        index = warmup_rows(rows, pad, layout.window)
+        groups = layout.groups
+        if groups is None:
+            index = warmup_rows(rows, pad, layout.window)
+        else:  # in each series' own rows, padded with its first row
+            where = groups.position[torch.as_tensor(rows)]
+            index = warmup_rows(where.numpy(), pad, layout.window)
+            first = groups.first[torch.as_tensor(rows)].repeat_interleave(pad)
+            index = groups.order[torch.maximum(index, first[:, None])]
         inputs = x[index]
         if self.method == "forecast":
             targets = x[torch.as_tensor(rows)].repeat_interleave(pad, dim=0)
@@ -434,7 +457,7 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, groups=None):
         """Learn the normal behaviour of ``X``.
 
         Parameters
@@ -446,6 +469,13 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
             in time order.
         y : None
             Ignored; present for API consistency.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each; the held-out rows are the
+            last of each series); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
@@ -453,13 +483,13 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
             The fitted detector.
         """
         try:
-            self._calibrate(self._fit(X))
+            self._calibrate(self._fit(X, groups=groups))
         finally:
             self.__dict__.pop("_held_out", None)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, groups=None):
         """Train for one epoch on ``X``, continuing any earlier fit.
 
         The first call (on an unfitted estimator) builds the network, with
@@ -476,6 +506,12 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
             Normal data, in the layout of the first call.
         y : None
             Ignored; present for API consistency.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
@@ -483,18 +519,47 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
             The updated detector.
         """
         try:
-            self._calibrate(self._fit(X, incremental=True))
+            self._calibrate(self._fit(X, incremental=True, groups=groups))
         finally:
             self.__dict__.pop("_held_out", None)
         return self
 
-    def score_samples(self, X):
+    def fit_predict(self, X, y=None, groups=None):
+        """Fit on ``X`` and label its samples: ``fit(X).predict(X)``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Normal data, as for :meth:`fit`.
+        y : None
+            Ignored; present for API consistency.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            +1 for inliers, -1 for outliers.
+        """
+        return self.fit(X, groups=groups).predict(X, groups=groups)
+
+    def score_samples(self, X, groups=None):
         """Normality score of every sample: the lower, the more abnormal.
 
         Parameters
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
@@ -502,34 +567,46 @@ class GRUAnomalyDetector(OutlierMixin, BaseGRU):
             Minus the sample's error over the mean error of the held-out
             training samples.
         """
-        return self._answer("score_samples", self._outputs(X))
+        return self._answer("score_samples", self._outputs(X, groups))
 
-    def decision_function(self, X):
+    def decision_function(self, X, groups=None):
         """``score_samples(X) - offset_``: negative for outliers.
 
         Parameters
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
         decision : ndarray of shape (n_samples,)
             Shifted scores; below 0 means outlier.
         """
-        return self._answer("decision_function", self._outputs(X))
+        return self._answer("decision_function", self._outputs(X, groups))
 
-    def predict(self, X):
+    def predict(self, X, groups=None):
         """Label every sample +1 (inlier) or -1 (outlier).
 
         Parameters
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
             +1 for inliers, -1 for outliers.
         """
-        return self._answer("predict", self._outputs(X))
+        return self._answer("predict", self._outputs(X, groups))

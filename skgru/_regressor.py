@@ -195,7 +195,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         return every or [channel], [channel] * self._n_outputs(layout)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Fit the network to ``X`` and ``y``.
 
         Parameters
@@ -207,17 +207,23 @@ class GRURegressor(RegressorMixin, BaseGRU):
             Series layout: ``(n_timesteps, n_features)``, rows in time order.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets, one per sequence or per row.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
         self : GRURegressor
             The fitted estimator.
         """
-        self._fit(X, y)
+        self._fit(X, y, groups=groups)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, groups=None):
         """Train for one epoch on ``X`` and ``y``, continuing any earlier fit.
 
         The first call (on an unfitted estimator) builds the network, with
@@ -233,29 +239,67 @@ class GRURegressor(RegressorMixin, BaseGRU):
             In the layout of the first call.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets, one per sequence or per row.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
         self : GRURegressor
             The updated estimator.
         """
-        self._fit(X, y, incremental=True)
+        self._fit(X, y, incremental=True, groups=groups)
         return self
 
-    def predict(self, X):
+    def predict(self, X, groups=None):
         """Predict a target for every sequence or row of ``X``.
 
         Parameters
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
 
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions, float64.
         """
-        return self._answer("predict", self._outputs(X))
+        return self._answer("predict", self._outputs(X, groups))
+
+    def score(self, X, y, sample_weight=None, groups=None):
+        """R² of :meth:`predict` on ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested.
+
+        Returns
+        -------
+        score : float
+            The coefficient of determination, as ``RegressorMixin.score``.
+        """
+        y_pred = self.predict(X, groups=groups)
+        return r2_score(y, y_pred, sample_weight=sample_weight)
 
     def _answer(self, method: str, outputs: np.ndarray) -> np.ndarray:
         y = outputs.astype(np.float64)

@@ -66,14 +66,19 @@ def channel_scale(per_channel: np.ndarray) -> np.ndarray:
     return np.maximum(level, floor)
 
 
-def smooth(errors: np.ndarray, span: int) -> np.ndarray:
+def smooth(errors: np.ndarray, span: int, rank: np.ndarray | None = None) -> np.ndarray:
     """Each row's error, or the mean of it and the ``span - 1`` errors before
-    it (all there are, at the start) when that is larger."""
+    it (all there are, at the start) when that is larger.
+
+    With ``rank`` (each row's place in its series, rows series by series),
+    a row averages only rows of its own series.
+    """
     total = errors.copy()
     count = np.ones(len(errors))
     for lag in range(1, min(span, len(errors))):
-        total[lag:] += errors[:-lag]
-        count[lag:] += 1
+        same = 1.0 if rank is None else rank[lag:] >= lag
+        total[lag:] += errors[:-lag] * same
+        count[lag:] += same
     return np.maximum(errors, total / count)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array, check_X_y, validate_data
 
-from ._windows import pad_ragged
+from ._windows import GroupIndex, pad_ragged
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -42,6 +42,7 @@ class Layout:
     x: np.ndarray
     window: int | None = None
     lengths: np.ndarray | None = None
+    groups: GroupIndex | None = None
 
     @property
     def n_samples(self) -> int:
@@ -108,6 +109,35 @@ def _check_time_index(X: object) -> None:
         )
 
 
+def _panel_groups(X: object, groups: object) -> np.ndarray | None:
+    """The series id of every row: ``groups``, or the first level of a
+    DataFrame's two-level (id, time) MultiIndex; checked."""
+    index = getattr(X, "index", None)
+    if groups is None and isinstance(index, pd.MultiIndex) and index.nlevels == 2:
+        groups = index.get_level_values(0).to_numpy()
+        times = index.get_level_values(1)
+        if isinstance(times, pd.DatetimeIndex):
+            frame = pd.DataFrame({"id": groups, "time": times})
+            steps = frame.groupby("id", sort=False)["time"].diff().dropna()
+            if (steps <= pd.Timedelta(0)).any():
+                raise ValueError(
+                    "X has an (id, time) MultiIndex whose times are not strictly "
+                    "increasing within each id. Rows must be in time order within "
+                    "each series: sort with X.sort_index() and remove duplicated "
+                    "timestamps."
+                )
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    n_rows = len(X) if hasattr(X, "__len__") else np.asarray(X).shape[0]
+    if groups.ndim != 1 or len(groups) != n_rows:
+        raise ValueError(
+            f"groups has shape {groups.shape}, but X has {n_rows} rows: pass one "
+            "series id per row of X."
+        )
+    return groups
+
+
 def _check_n_channels(estimator: object, n_channels: int, reset: bool) -> None:
     """``n_features_in_`` for 3-D and variable-length input: the channel count."""
     if reset:
@@ -167,6 +197,7 @@ def validate_input(
     reset: bool,
     window_size: int | None,
     y_params: dict | None = None,
+    groups: object = None,
 ) -> tuple[Layout, np.ndarray | None]:
     """Validate ``X`` (and ``y`` when given) for fit (``reset``) or predict.
 
@@ -184,6 +215,9 @@ def validate_input(
     y_params : dict or None
         ``check_X_y`` arguments for ``y`` (``multi_output``, ``y_numeric``);
         ``None`` when ``y`` is not validated (predict, unsupervised fit).
+    groups : array-like of shape (n_rows,) or None
+        Series layout: the series of each row (a two-level MultiIndex of a
+        DataFrame gives them too).
 
     Returns
     -------
@@ -194,6 +228,12 @@ def validate_input(
         raise ValueError(
             f"window_size={window_size} is a bool; pass an int (the number of "
             "rows in a window) or None."
+        )
+    if window_size is None and groups is not None:
+        raise ValueError(
+            "groups applies to series layout (window_size set), where it keeps "
+            "each window inside one series. In sequence layout every sample is "
+            "its own sequence: leave groups out."
         )
     if _is_ragged(X):
         if window_size is not None:
@@ -217,6 +257,7 @@ def validate_input(
         )
     if window_size is not None:
         _check_time_index(X)
+        groups = _panel_groups(X, groups)
 
     fit_min = 2 if reset else 1
     if window_size is not None:
@@ -247,4 +288,5 @@ def validate_input(
             f"a longer series (to predict the last rows, include the "
             f"{window_size - 1} rows before them), or lower window_size."
         )
-    return Layout(X, window_size), y
+    index = None if groups is None else GroupIndex(groups)
+    return Layout(X, window_size, groups=index), y

@@ -77,6 +77,38 @@ def pad_ragged(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return out, lengths
 
 
+class GroupIndex:
+    """Where each row's series starts, so a window never crosses into another.
+
+    Rows of several series (``groups``, one id per row) are in time order
+    within each series, which may be interleaved. ``order`` lists the rows
+    series by series (a stable sort), ``position`` is each row's place in
+    ``order`` and ``first`` the place of its series' first row: the window of
+    a row is ``order[max(position - pad + j, first)]``, its series' first row
+    repeated before it, as the first rows of a call are padded.
+    """
+
+    def __init__(self, groups: np.ndarray) -> None:
+        _, series = np.unique(groups, return_inverse=True)
+        order = np.argsort(series.ravel(), kind="stable")
+        position = np.empty_like(order)
+        position[order] = np.arange(len(order))
+        sorted_series = series.ravel()[order]
+        starts = np.flatnonzero(np.r_[True, sorted_series[1:] != sorted_series[:-1]])
+        first_of_series = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        lengths = np.diff(np.r_[starts, len(order)])
+        self.contiguous = bool((order == np.arange(len(order))).all())
+        self.order = torch.from_numpy(order)
+        self.position = torch.from_numpy(position)
+        self.first = torch.from_numpy(first_of_series[position])
+        # each row's place in its series, and its series' length
+        self.rank = (self.position - self.first).numpy()
+        self.length = np.repeat(lengths, lengths)[position]
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
 class WindowDataset(torch.utils.data.Dataset):
     """Samples of either layout, gathered a batch at a time.
 
@@ -101,6 +133,9 @@ class WindowDataset(torch.utils.data.Dataset):
     y_scaling : pair of tensors, optional
         ``(mean, scale)``: targets are standardised a batch at a time, so a
         long target (or, for the detector, the series itself) is not copied.
+    groups : GroupIndex, optional
+        Series layout with several series: each window stays in its row's
+        series, padded with that series' first row.
     """
 
     def __init__(
@@ -114,8 +149,10 @@ class WindowDataset(torch.utils.data.Dataset):
         index: torch.Tensor | None = None,
         y_window: bool = False,
         y_scaling: tuple[torch.Tensor, torch.Tensor] | None = None,
+        groups: GroupIndex | None = None,
     ) -> None:
         self.x = x
+        self.groups = groups
         self.y = y
         self.window = window
         self.pad = pad
@@ -140,6 +177,7 @@ class WindowDataset(torch.utils.data.Dataset):
             index=self._ids(torch.as_tensor(positions, dtype=torch.long)),
             y_window=self.y_window,
             y_scaling=self.y_scaling,
+            groups=self.groups,
         )
 
     def _ids(self, positions: torch.Tensor) -> torch.Tensor:
@@ -149,20 +187,30 @@ class WindowDataset(torch.utils.data.Dataset):
         if self.window is None:
             return source[ids]
         n, window = len(source), self.window
+        groups = self.groups
+        if groups is not None and not groups.contiguous:
+            # interleaved series: every window gathered row by row
+            ids = ids.long()
+            steps = groups.position[ids, None] + self._offsets
+            return source[groups.order[torch.maximum(steps, groups.first[ids, None])]]
         starts = ids.long() - self.pad
+        # the first row each window may hold: its series' first row
+        floor = torch.zeros_like(starts) if groups is None else groups.first[ids.long()]
+        steps = self._offsets + self.pad
         if n < window:  # every window is edge-padded
-            return source[(starts[:, None] + self._offsets + self.pad).clamp_(min=0)]
+            return source[torch.maximum(starts[:, None] + steps, floor[:, None])]
         # Whole windows are rows of a strided view of the series (no copy),
-        # copied out by one index_select; only the windows of the first rows,
-        # which start before the series, are gathered row by row, clamped.
+        # copied out by one index_select; only the windows of the first rows
+        # (of the series, or of each series in it), which start before them,
+        # are gathered row by row, clamped.
         step, width = source.stride()
         view = source.as_strided(
             (n - window + 1, window, source.shape[1]), (step, step, width)
         )
-        out = view.index_select(0, starts.clamp(min=0))
-        early = starts < 0
+        out = view.index_select(0, starts.clamp(0, n - window))
+        early = starts < floor
         if early.any():
-            rows = (starts[early, None] + self._offsets + self.pad).clamp_(min=0)
+            rows = torch.maximum(starts[early, None] + steps, floor[early, None])
             out[early] = source[rows]
         return out
 

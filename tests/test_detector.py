@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from tolerance import assert_float32_close
 
 from skgru import GRUAnomalyDetector
 from skgru.datasets import load_airline
@@ -188,3 +189,26 @@ def test_sequence_layout_scores_each_sequence():
 def test_forecast_needs_two_time_steps():
     with pytest.raises(ValueError, match="1 feature"):
         GRUAnomalyDetector().fit(np.zeros((10, 1)))
+
+
+def test_groups_score_each_series_as_if_alone():
+    rng = np.random.default_rng(0)
+    lengths = (300, 200)
+    X = np.concatenate(
+        [
+            np.sin(np.arange(n) / (5.0 + k)) + rng.normal(0, 0.05, n)
+            for k, n in enumerate(lengths)
+        ]
+    )[:, None]
+    ids = np.repeat(["a", "b"], lengths)
+    det = GRUAnomalyDetector(window_size=20, hidden_size=8, random_state=0)
+    det.fit(X, groups=ids)
+    together = det.score_samples(X, groups=ids)
+    for series in ("a", "b"):
+        alone = det.score_samples(X[ids == series])
+        assert_float32_close(together[ids == series], alone, rtol=1e-6)
+    # the first rows of "b" are judged from "b" alone: not flagged for "a"
+    assert (det.predict(X, groups=ids)[ids == "b"][:20] == 1).all()
+    np.testing.assert_array_equal(
+        det.fit_predict(X, groups=ids), det.predict(X, groups=ids)
+    )

@@ -1,9 +1,20 @@
+import warnings
+
 import numpy as np
 import pytest
 import sklearn
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import TimeSeriesSplit, cross_val_score, cross_validate
+from sklearn.model_selection import (
+    GridSearchCV,
+    TimeSeriesSplit,
+    cross_val_score,
+    cross_validate,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from skgru import GRURegressor
 from skgru.model_selection import PanelTimeSeriesSplit
 
 
@@ -78,3 +89,30 @@ def test_bad_input_says_what_to_change():
     with pytest.raises(ValueError, match="no training rows.*Lower n_splits"):
         list(PanelTimeSeriesSplit(n_splits=4, gap=30).split(X, groups=ids))
     assert PanelTimeSeriesSplit(n_splits=3).get_n_splits() == 3
+
+
+def test_pipeline_and_grid_search_route_groups_to_the_gru_and_the_splitter():
+    rng = np.random.default_rng(0)
+    lengths = (90, 60, 75)
+    X = np.concatenate(
+        [
+            np.sin(np.arange(n) / 5.0 + k) + 0.05 * rng.normal(size=n)
+            for k, n in enumerate(lengths)
+        ]
+    )[:, None]
+    ids = np.repeat(np.arange(3), lengths)
+    y = np.roll(X[:, 0], -1)
+    gru = GRURegressor(window_size=8, hidden_size=8, max_iter=3, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        gru.set_fit_request(groups=True).set_predict_request(groups=True)
+        gru.set_score_request(groups=True)
+        model = make_pipeline(StandardScaler(), gru)
+        search = GridSearchCV(
+            model, {"gruregressor__window_size": [4, 8]}, cv=PanelTimeSeriesSplit(2)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            search.fit(X, y, groups=ids)
+        predictions = search.best_estimator_.predict(X, groups=ids)
+    assert search.best_params_["gruregressor__window_size"] in (4, 8)
+    assert predictions.shape == y.shape

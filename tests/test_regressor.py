@@ -9,6 +9,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from tolerance import assert_float32_close
 
 from skgru import GRURegressor
 
@@ -169,3 +170,60 @@ def test_validation_scores_are_the_r2_of_the_held_out_tail(sensor_frame):
     # rule); R² is a unitless score, so an absolute tolerance fits it
     best = int(np.argmin(reg.validation_loss_curve_))
     assert reg.validation_scores_[best] == pytest.approx(expected, abs=1e-5)
+
+
+def _panel(seed=0, lengths=(120, 80, 100)):
+    rng = np.random.default_rng(seed)
+    parts = [
+        np.sin(np.arange(n) / (4 + k) + rng.uniform(0, 6)) + 0.1 * rng.normal(size=n)
+        for k, n in enumerate(lengths)
+    ]
+    ids = np.concatenate([np.full(n, f"s{k}") for k, n in enumerate(lengths)])
+    return np.concatenate(parts)[:, None], ids
+
+
+def test_groups_predict_each_series_as_if_alone():
+    X, ids = _panel()
+    y = np.roll(X[:, 0], -1)
+    reg = GRURegressor(window_size=10, hidden_size=8, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y, groups=ids)
+    together = reg.predict(X, groups=ids)
+    for series in np.unique(ids):
+        alone = reg.predict(X[ids == series])
+        assert_float32_close(together[ids == series], alone, rtol=1e-6)
+    # a sentinel in one series never reaches another's predictions
+    odd = X.copy()
+    odd[ids == "s1"] = 1e6
+    changed = reg.predict(odd, groups=ids) != together
+    assert changed[ids == "s1"].any() and not changed[ids != "s1"].any()
+
+
+def test_groups_come_from_an_id_time_multiindex_and_may_interleave():
+    X, ids = _panel()
+    time = np.concatenate([np.arange((ids == s).sum()) for s in np.unique(ids)])
+    stamps = pd.Timestamp("2024-01-01") + pd.to_timedelta(time, unit="h")
+    frame = pd.DataFrame(
+        {"value": X[:, 0]}, index=pd.MultiIndex.from_arrays([ids, stamps])
+    )
+    reg = GRURegressor(window_size=10, hidden_size=8, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(frame, np.roll(X[:, 0], -1))
+    expected = reg.predict(X, groups=ids)
+    np.testing.assert_array_equal(reg.predict(frame), expected)
+    shuffled = frame.sort_index(level=1)  # by time across the series
+    got = pd.Series(reg.predict(shuffled), index=shuffled.index)
+    np.testing.assert_array_equal(got.loc[frame.index].to_numpy(), expected)
+    with pytest.raises(ValueError, match="not strictly increasing within each id"):
+        reg.predict(frame.iloc[::-1])
+
+
+def test_groups_need_series_layout_and_one_id_per_row():
+    X, ids = _panel()
+    reg = GRURegressor(hidden_size=4, max_iter=1)
+    with pytest.raises(ValueError, match="groups applies to series layout"):
+        reg.fit(X.reshape(30, 10), np.zeros(30), groups=np.zeros(30))
+    with pytest.raises(ValueError, match="one series id per row"):
+        reg.set_params(window_size=5).fit(X, X[:, 0], groups=ids[:-1])

@@ -12,6 +12,7 @@ from skgru import GRUAnomalyDetector, GRURegressor
 from skgru._windows import (
     INFERENCE_ROW_MULTIPLE,
     BatchIterator,
+    GroupIndex,
     WindowDataset,
     edge_pad,
     inference_batches,
@@ -226,3 +227,23 @@ def test_detector_scores_one_per_row(series_models, x):
 def test_sequence_predictions_are_one_per_sequence(series_models, n, seed):
     x = np.random.default_rng(seed).normal(size=(n, 2))  # 2 time steps, as fitted
     assert series_models["sequence"].predict(x).shape == (n,)
+
+
+@pytest.mark.parametrize("interleave", [False, True])
+@pytest.mark.parametrize("pad", [4, 5])
+def test_a_window_stays_in_its_series(interleave, pad):
+    lengths = (9, 3, 12)  # one series shorter than the window
+    ids = np.concatenate([np.full(n, k) for k, n in enumerate(lengths)])
+    rank = np.concatenate([np.arange(n) for n in lengths])
+    if interleave:  # sorted by time across the series
+        order = np.lexsort((ids, rank))
+        ids, rank = ids[order], rank[order]
+    # each row holds its series id and its place in the series
+    x = torch.tensor(np.c_[ids, rank], dtype=torch.float32)
+    dataset = WindowDataset(x, window=5, pad=pad, groups=GroupIndex(ids))
+    windows = dataset.inputs(torch.arange(len(ids))).numpy()
+    for row, window in enumerate(windows):
+        assert (window[:, 0] == ids[row]).all()  # no row of another series
+        # the rows before it in its own series, its first row repeated before
+        expected = np.maximum(rank[row] - pad + np.arange(5), 0)
+        np.testing.assert_array_equal(window[:, 1], expected)
