@@ -109,7 +109,7 @@ def _check_time_index(X: object) -> None:
         )
 
 
-def _panel_groups(X: object, groups: object) -> np.ndarray | None:
+def panel_ids(X: object, groups: object) -> np.ndarray | None:
     """The series id of every row: ``groups``, or the first level of a
     DataFrame's two-level (id, time) MultiIndex; checked."""
     index = getattr(X, "index", None)
@@ -257,7 +257,7 @@ def validate_input(
         )
     if window_size is not None:
         _check_time_index(X)
-        groups = _panel_groups(X, groups)
+        groups = panel_ids(X, groups)
 
     fit_min = 2 if reset else 1
     if window_size is not None:

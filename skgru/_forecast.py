@@ -1,0 +1,83 @@
+"""Recursive forecasts of a fitted GRURegressor: each prediction fed back.
+
+Pure numpy and torch. The history of a series is its last ``window_size``
+rows; each step predicts the next value(s) of the target channel from that
+window, writes them into new rows (the other channels from ``X_future``) and
+moves the window on, so a forecast costs O(steps), whatever the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from numbers import Integral
+
+import numpy as np
+import torch
+
+from ._windows import GroupIndex, WindowDataset
+
+
+def check_steps(steps: object) -> int:
+    """``steps`` as an int of at least 1, or a clear error."""
+    if not isinstance(steps, Integral) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(
+            f"steps must be an int of at least 1 (the values to forecast), got "
+            f"{steps!r}."
+        )
+    return int(steps)
+
+
+def last_windows(
+    x: np.ndarray, window: int, groups: GroupIndex | None
+) -> tuple[np.ndarray, list[int]]:
+    """The last ``window`` rows of each series, ``(n_series, window, f)``
+    float32, padded with the series' first row when it is shorter; and the
+    first row of each series (to name them)."""
+    if groups is None:
+        runs = [np.arange(len(x))]
+    else:
+        order = groups.order.numpy()
+        starts = np.flatnonzero(groups.rank[order] == 0)
+        runs = np.split(order, starts[1:])
+    windows = np.empty((len(runs), window, x.shape[1]), np.float32)
+    for k, rows in enumerate(runs):
+        tail = rows[-window:]
+        windows[k] = x[np.r_[np.repeat(tail[:1], window - len(tail)), tail]]
+    return windows, [int(rows[0]) for rows in runs]
+
+
+def recursive_forecast(
+    predict: Callable[[torch.Tensor], np.ndarray],
+    windows: np.ndarray,
+    steps: int,
+    channel: int,
+    future: np.ndarray | None,
+) -> np.ndarray:
+    """``(n_series, steps)``: the next values of ``channel`` after each window.
+
+    ``predict`` maps windows ``(n, window, f)`` to predictions ``(n,)`` or
+    ``(n, horizon)`` (the next ``horizon`` values); ``future`` holds the
+    other channels of the coming rows, ``(steps, f)``, or is None when the
+    target is the only channel.
+    """
+    windows = windows.copy()
+    n_series, window, n_channels = windows.shape
+    out = np.empty((n_series, steps))
+    done = 0
+    while done < steps:
+        pred = np.asarray(predict(torch.from_numpy(windows)), dtype=np.float64)
+        pred = pred.reshape(n_series, -1)[:, : steps - done]
+        block = pred.shape[1]
+        rows = np.zeros((n_series, block, n_channels), np.float32)
+        if future is not None:
+            rows[:] = future[done : done + block]
+        rows[:, :, channel] = pred
+        windows = np.concatenate([windows, rows], axis=1)[:, -window:]
+        out[:, done : done + block] = pred
+        done += block
+    return out
+
+
+def dataset(windows: torch.Tensor) -> WindowDataset:
+    """The windows as samples of a sequence-layout dataset."""
+    return WindowDataset(windows)

@@ -1,0 +1,121 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from tolerance import assert_float32_close
+
+from skgru import GRURegressor
+from skgru.datasets import load_airline
+
+SMALL = dict(hidden_size=8, max_iter=5, random_state=0)
+
+
+def fitted(X, y, **params):
+    reg = GRURegressor(**{**SMALL, **params})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return reg.fit(X, y)
+
+
+def airline():
+    return load_airline().to_numpy().astype(float)[:, None]
+
+
+@pytest.mark.parametrize("window", [12, 60])
+def test_forecast_equals_feeding_predictions_back_by_hand(window):
+    s = airline()
+    reg = fitted(s[:-1], s[1:, 0], window_size=window, target_channel=0)
+    history = s[:100]
+    by_hand = []
+    for _ in range(15):
+        by_hand.append(reg.predict(history)[-1])
+        history = np.r_[history, [[by_hand[-1]]]]
+    assert_float32_close(reg.forecast(s[:100], 15), np.array(by_hand), rtol=1e-6)
+
+
+def test_forecast_uses_the_known_future_channels():
+    rng = np.random.default_rng(0)
+    t = np.arange(400)
+    setpoint = np.repeat(rng.uniform(-1, 1, 40), 10)  # planned, known ahead
+    level = np.convolve(setpoint, np.ones(5) / 5, mode="full")[: len(t)]
+    X = np.c_[level, setpoint]
+    reg = fitted(X[:-1], X[1:, 0], window_size=10, target_channel=0, max_iter=30)
+    future = X[300:320].copy()
+    got = reg.forecast(X[:300], 20, X_future=future)
+    history, by_hand = X[:300], []
+    for step in range(20):
+        by_hand.append(reg.predict(history)[-1])
+        row = future[step].copy()
+        row[0] = by_hand[-1]
+        history = np.r_[history, row[None]]
+    assert_float32_close(got, np.array(by_hand), rtol=1e-6)
+    # the target column of X_future is ignored, the others are read
+    ignored = future.copy()
+    ignored[:, 0] = 1e3
+    np.testing.assert_array_equal(reg.forecast(X[:300], 20, X_future=ignored), got)
+    changed = future.copy()
+    changed[:, 1] *= -1
+    assert not np.allclose(reg.forecast(X[:300], 20, X_future=changed), got)
+
+
+def test_a_multi_output_regressor_forecasts_in_blocks():
+    s = airline()[:, 0]
+    horizon = 3
+    y = np.lib.stride_tricks.sliding_window_view(s[1:], horizon)  # next 3 values
+    X = s[: len(y), None]
+    reg = fitted(X, y, window_size=12, target_channel=0)
+    got = reg.forecast(X, 7)
+    history, by_hand = X, []
+    while len(by_hand) < 7:
+        block = reg.predict(history)[-1]
+        by_hand.extend(block)
+        history = np.r_[history, block[:, None]]
+    assert_float32_close(got, np.array(by_hand[:7]), rtol=1e-6)
+
+
+def test_several_series_are_forecast_from_their_own_rows():
+    s = airline()
+    ids = np.repeat(["early", "late"], 72)
+    reg = fitted(s[:-1], s[1:, 0], window_size=12, target_channel=0)
+    both = reg.forecast(s, 5, groups=ids)
+    assert list(both.index) == ["early", "late"] and list(both.columns) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
+    np.testing.assert_array_equal(both.loc["early"], reg.forecast(s[:72], 5))
+    np.testing.assert_array_equal(both.loc["late"], reg.forecast(s[72:], 5))
+    # a series shorter than the window is padded with its first row
+    short = reg.forecast(s[:80], 4, groups=np.repeat(["a", "b"], [72, 8]))
+    np.testing.assert_array_equal(short.loc["a"], reg.forecast(s[:72], 4))
+    history, by_hand = s[72:80], []
+    padded = np.r_[np.repeat(history[:1], 4, axis=0), history]  # 12 rows
+    for _ in range(4):
+        by_hand.append(reg.predict(padded)[-1])
+        padded = np.r_[padded, [[by_hand[-1]]]]
+    assert_float32_close(short.loc["b"].to_numpy(), np.array(by_hand), rtol=1e-6)
+
+
+def test_bad_steps_and_future_say_what_to_change():
+    s = airline()
+    reg = fitted(s[:-1], s[1:, 0], window_size=12, target_channel=0)
+    for steps in (0, 2.5, True):
+        with pytest.raises(ValueError, match="steps must be an int of at least 1"):
+            reg.forecast(s, steps)
+    plain = fitted(s[:-1], s[1:, 0], window_size=12)
+    with pytest.raises(ValueError, match="target_channel set"):
+        plain.forecast(s, 3)
+    X = np.c_[s, np.arange(144.0)]
+    two = fitted(X[:-1], X[1:, 0], window_size=12, target_channel=0)
+    with pytest.raises(ValueError, match="needs X_future"):
+        two.forecast(X, 3)
+    with pytest.raises(ValueError, match="at least \\(3, 2\\)"):
+        two.forecast(X, 3, X_future=X[:2])
+    frame = pd.DataFrame(X, columns=["passengers", "month"])
+    named = fitted(frame.iloc[:-1], X[1:, 0], window_size=12, target_channel=0)
+    with pytest.raises(ValueError, match="same columns"):
+        named.forecast(frame, 3, X_future=frame.iloc[:3, ::-1])
