@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,13 @@ class GRURegressor(RegressorMixin, BaseGRU):
     (2,)
     """
 
-    _saved_attributes = (*BaseGRU._saved_attributes, "_y_ndim", "_y_mean", "_y_scale")
+    _saved_attributes = (
+        *BaseGRU._saved_attributes,
+        "_y_ndim",
+        "_y_mean",
+        "_y_scale",
+        "_residuals",
+    )
 
     _parameter_constraints: dict = {
         **BaseGRU._parameter_constraints,
@@ -224,6 +230,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         self : GRURegressor
             The fitted estimator.
         """
+        self.__dict__.pop("_residuals", None)  # the errors of another network
         self._fit(X, y, groups=groups)
         return self
 
@@ -256,6 +263,7 @@ class GRURegressor(RegressorMixin, BaseGRU):
         self : GRURegressor
             The updated estimator.
         """
+        self.__dict__.pop("_residuals", None)  # the errors of another network
         self._fit(X, y, incremental=True, groups=groups)
         return self
 
@@ -305,6 +313,96 @@ class GRURegressor(RegressorMixin, BaseGRU):
         """
         y_pred = self.predict(X, groups=groups)
         return r2_score(y, y_pred, sample_weight=sample_weight)
+
+    def calibrate(self, X, y, groups=None):
+        """Measure the errors of :meth:`predict` on data the network did not fit.
+
+        Split conformal calibration for :meth:`predict_interval`: pass rows
+        (or sequences) that ``fit`` did not see, e.g. the rows after the
+        training rows. It keeps the absolute errors per output, and replaces
+        those of an earlier call; ``fit`` forgets them.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``; in series layout, include the
+            ``window_size - 1`` rows before the first calibration row, so its
+            window is whole, and drop their targets (see ``y``).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The true targets of ``X``'s samples; in series layout, rows whose
+            target is NaN (the history rows) are left out.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X``.
+
+        Returns
+        -------
+        self : GRURegressor
+            The calibrated estimator.
+        """
+        check_is_fitted(self)
+        y = np.asarray(y, dtype=np.float64)
+        pred = self.predict(X, groups=groups)
+        if y.shape != pred.shape:
+            raise ValueError(
+                f"y has shape {y.shape}, but predict(X) gives {pred.shape}: pass "
+                "one target per sample of X."
+            )
+        errors = np.abs(y - pred).reshape(len(y), -1)
+        errors = errors[~np.isnan(errors).any(axis=1)]
+        if len(errors) == 0:
+            raise ValueError("y has no target that is not NaN: nothing to calibrate.")
+        self._residuals = np.sort(errors, axis=0)
+        return self
+
+    def predict_interval(self, X, coverage=0.9, groups=None):
+        """Prediction intervals from the errors measured by :meth:`calibrate`.
+
+        Split conformal: the half-width is the ``ceil((n + 1) * coverage)``-th
+        smallest of the ``n`` absolute calibration errors (per output). If
+        the calibration errors and the new ones are exchangeable (the same
+        kind of data, in no particular order), the interval holds the true
+        value with probability at least ``coverage``. Time series drift
+        breaks that assumption: calibrate on the rows nearest to the new ones.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+        coverage : float in (0, 1), default=0.9
+            The share of true values the intervals should hold.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X``.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
+            Lower and upper bounds, around :meth:`predict`.
+        """
+        check_is_fitted(self)
+        residuals = getattr(self, "_residuals", None)
+        if residuals is None:
+            raise ValueError(
+                "predict_interval needs calibration errors: call "
+                "calibrate(X_cal, y_cal) first, with data the network did not "
+                "fit (e.g. the rows after the training rows)."
+            )
+        if isinstance(coverage, bool) or not isinstance(coverage, Real):
+            raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
+        if not 0 < coverage < 1:
+            raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
+        n = len(residuals)
+        rank = int(np.ceil((n + 1) * coverage))
+        if rank > n:
+            least = int(np.ceil(coverage / (1 - coverage)))
+            raise ValueError(
+                f"coverage={coverage} needs at least {least} calibration samples, "
+                f"but calibrate saw {n}: calibrate on more data or lower coverage."
+            )
+        half = residuals[rank - 1]
+        pred = self.predict(X, groups=groups)
+        centre = pred.reshape(len(pred), -1)
+        bounds = np.stack([centre - half, centre + half], axis=-1)
+        return bounds[:, 0] if self._y_ndim == 1 else bounds
 
     def forecast(self, X, steps, *, groups=None, X_future=None):
         """The next ``steps`` values of the target after the history ``X``.

@@ -1,0 +1,77 @@
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skgru import GRURegressor, load, save
+
+
+def ar1_panel(n_series=6, length=500, phi=0.8, seed=0):
+    """Series x_t = phi x_{t-1} + e_t; X the series, y the next value."""
+    rng = np.random.default_rng(seed)
+    series = []
+    for _ in range(n_series):
+        x = np.zeros(length + 1)
+        for t in range(1, length + 1):
+            x[t] = phi * x[t - 1] + rng.normal()
+        series.append(x)
+    X = np.concatenate([s[:-1] for s in series])[:, None]
+    y = np.concatenate([s[1:] for s in series])
+    ids = np.repeat(np.arange(n_series), length)
+    time = np.tile(np.arange(length), n_series)
+    return X, y, ids, time
+
+
+def fitted_panel():
+    X, y, ids, time = ar1_panel()
+    train, cal, test = time < 250, (time >= 250) & (time < 375), time >= 375
+    reg = GRURegressor(window_size=8, hidden_size=8, max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X[train], y[train], groups=ids[train])
+    # calibrate and test on whole series (full windows), scored on their rows
+    y_cal = np.where(cal, y, np.nan)
+    reg.calibrate(X[~test], y_cal[~test], groups=ids[~test])
+    return reg, X, y, ids, test
+
+
+def test_conformal_intervals_cover_an_ar1_panel_as_promised():
+    reg, X, y, ids, test = fitted_panel()
+    bounds = reg.predict_interval(X, coverage=0.9, groups=ids)[test]
+    inside = (bounds[:, 0] <= y[test]) & (y[test] <= bounds[:, 1])
+    assert 0.85 <= inside.mean() <= 0.95
+    # wider for a higher coverage, and never crossing
+    wide = reg.predict_interval(X, coverage=0.97, groups=ids)[test]
+    assert ((wide[:, 1] - wide[:, 0]) >= (bounds[:, 1] - bounds[:, 0])).all()
+    assert (bounds[:, 0] <= bounds[:, 1]).all()
+    # centred on predict
+    np.testing.assert_allclose(
+        bounds.mean(axis=1), reg.predict(X, groups=ids)[test], rtol=1e-12
+    )
+
+
+def test_calibration_survives_save_and_load_and_refit_forgets_it(tmp_path):
+    reg, X, y, ids, test = fitted_panel()
+    path = tmp_path / "model.safetensors"
+    save(reg, path)
+    expected = reg.predict_interval(X, groups=ids)
+    np.testing.assert_array_equal(load(path).predict_interval(X, groups=ids), expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X[:300], y[:300])
+    with pytest.raises(ValueError, match="call calibrate"):
+        reg.predict_interval(X)
+
+
+def test_intervals_say_what_is_missing():
+    reg, X, y, ids, test = fitted_panel()
+    for coverage in (0.0, 1.0, True, "0.9"):
+        with pytest.raises(ValueError, match="coverage must be a float in \\(0, 1\\)"):
+            reg.predict_interval(X, coverage=coverage, groups=ids)
+    with pytest.raises(ValueError, match="needs at least 999 calibration samples"):
+        reg.predict_interval(X, coverage=0.999, groups=ids)
+    with pytest.raises(ValueError, match="one target per sample"):
+        reg.calibrate(X, y[:-1], groups=ids)
+    with pytest.raises(ValueError, match="no target that is not NaN"):
+        reg.calibrate(X, np.full(len(y), np.nan), groups=ids)
