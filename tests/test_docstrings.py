@@ -12,6 +12,7 @@ import skgru
 import skgru.datasets
 import skgru.exceptions
 import skgru.export
+import skgru.model_selection
 import skgru.plotting
 import skgru.streaming
 
@@ -21,11 +22,17 @@ MODULES = {
     skgru.exceptions: skgru.exceptions.__all__,
     skgru.plotting: skgru.plotting.__all__,
     skgru.export: skgru.export.__all__,
+    skgru.model_selection: skgru.model_selection.__all__,
     skgru.streaming: skgru.streaming.__all__,
 }
 
-# public methods the estimators inherit from the (private) base class
-INHERITED = ["skgru.GRURegressor.stream"]
+# public methods the estimators inherit from their (private) base and mixins
+INHERITED = [
+    "skgru.GRURegressor.stream",
+    "skgru.GRURegressor.forecast",
+    "skgru.GRURegressor.calibrate",
+    "skgru.GRURegressor.predict_interval",
+]
 
 # Checks left out, as scikit-learn leaves them out: an extended summary and a
 # See Also section are optional, the summary may start with any verb form, and

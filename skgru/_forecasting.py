@@ -1,0 +1,206 @@
+"""GRURegressor's forecasts and prediction intervals, as a mixin.
+
+``ForecastMixin`` holds the regressor's methods that go beyond one
+prediction per sample: recursive multi-step forecasts (the pure steps are in
+``_forecast``) and split conformal prediction intervals.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
+
+from ._forecast import check_steps, last_windows, recursive_forecast
+from ._forecast import dataset as forecast_dataset
+from ._validation import Layout, check_float32_range, panel_ids
+
+
+class ForecastMixin:
+    """Forecasts and intervals of a fitted GRURegressor (see its methods)."""
+
+    def calibrate(self, X, y, groups=None):
+        """Measure the errors of :meth:`predict` on data the network did not fit.
+
+        Split conformal calibration for :meth:`predict_interval`: pass rows
+        (or sequences) that ``fit`` did not see, e.g. the rows after the
+        training rows. It keeps the absolute errors per output, and replaces
+        those of an earlier call; ``fit`` forgets them.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``; in series layout, include the
+            ``window_size - 1`` rows before the first calibration row, so its
+            window is whole, and drop their targets (see ``y``).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The true targets of ``X``'s samples; in series layout, rows whose
+            target is NaN (the history rows) are left out.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X``.
+
+        Returns
+        -------
+        self : GRURegressor
+            The calibrated estimator.
+        """
+        check_is_fitted(self)
+        y = np.asarray(y, dtype=np.float64)
+        pred = self.predict(X, groups=groups)
+        if y.shape != pred.shape:
+            raise ValueError(
+                f"y has shape {y.shape}, but predict(X) gives {pred.shape}: pass "
+                "one target per sample of X."
+            )
+        errors = np.abs(y - pred).reshape(len(y), -1)
+        errors = errors[~np.isnan(errors).any(axis=1)]
+        if len(errors) == 0:
+            raise ValueError("y has no target that is not NaN: nothing to calibrate.")
+        self._residuals = np.sort(errors, axis=0)
+        return self
+
+    def predict_interval(self, X, coverage=0.9, groups=None):
+        """Prediction intervals from the errors measured by :meth:`calibrate`.
+
+        Split conformal: the half-width is the ``ceil((n + 1) * coverage)``-th
+        smallest of the ``n`` absolute calibration errors (per output). If
+        the calibration errors and the new ones are exchangeable (the same
+        kind of data, in no particular order), the interval holds the true
+        value with probability at least ``coverage``. Time series drift
+        breaks that assumption: calibrate on the rows nearest to the new ones.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            In the layout used for ``fit``.
+        coverage : float in (0, 1), default=0.9
+            The share of true values the intervals should hold.
+        groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X``.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
+            Lower and upper bounds, around :meth:`predict`.
+        """
+        check_is_fitted(self)
+        residuals = getattr(self, "_residuals", None)
+        if residuals is None:
+            raise ValueError(
+                "predict_interval needs calibration errors: call "
+                "calibrate(X_cal, y_cal) first, with data the network did not "
+                "fit (e.g. the rows after the training rows)."
+            )
+        if isinstance(coverage, bool) or not isinstance(coverage, Real):
+            raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
+        if not 0 < coverage < 1:
+            raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
+        n = len(residuals)
+        rank = int(np.ceil((n + 1) * coverage))
+        if rank > n:
+            least = int(np.ceil(coverage / (1 - coverage)))
+            raise ValueError(
+                f"coverage={coverage} needs at least {least} calibration samples, "
+                f"but calibrate saw {n}: calibrate on more data or lower coverage."
+            )
+        half = residuals[rank - 1]
+        pred = self.predict(X, groups=groups)
+        centre = pred.reshape(len(pred), -1)
+        bounds = np.stack([centre - half, centre + half], axis=-1)
+        return bounds[:, 0] if self._y_ndim == 1 else bounds
+
+    def forecast(self, X, steps, *, groups=None, X_future=None):
+        """The next ``steps`` values of the target after the history ``X``.
+
+        Each step predicts from the last ``window_size`` rows, as
+        :meth:`predict` does for the last row of ``X``, and feeds the
+        prediction back as the ``target_channel`` of a new row; the other
+        channels of the new rows come from ``X_future``. With a multi-output
+        ``y`` fitted as the next ``n_outputs`` values, each step adds that
+        many rows. Only the last ``window_size`` rows of each series are
+        read, so a forecast costs O(steps), whatever the history.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_rows, n_features)
+            The history, in series layout, the last row the latest.
+        steps : int
+            Values to forecast, at least 1.
+        groups : array-like of shape (n_rows,), default=None
+            The series of each row of ``X``: each series is forecast from its
+            own last rows. A DataFrame with an (id, time) MultiIndex gives
+            them itself.
+        X_future : array-like or DataFrame of shape (steps, n_features), default=None
+            The known future of the other channels (calendar, set-points),
+            one row per step; its ``target_channel`` column is ignored.
+            Required when ``X`` has channels besides the target; not
+            supported with several series yet.
+
+        Returns
+        -------
+        forecast : ndarray of shape (steps,), or DataFrame
+            The forecast values; with several series, a DataFrame with one
+            row per series (indexed by its id) and one column per step.
+        """
+        check_is_fitted(self)
+        steps = check_steps(steps)
+        if self._fitted_window is None or self.target_channel is None:
+            raise ValueError(
+                "forecast feeds each prediction back as the next row's "
+                "target_channel, so it needs a GRURegressor fitted in series "
+                "layout (window_size set) with target_channel set."
+            )
+        layout = self._predict_layout(X, groups)
+        channel = self._target_channel_index(layout)
+        future = self._future(X_future, steps, layout)
+        windows, firsts = last_windows(layout.x, layout.window, layout.groups)
+
+        def predict(batch: torch.Tensor) -> np.ndarray:
+            return self._answer("predict", self._forward(forecast_dataset(batch)))
+
+        values = recursive_forecast(predict, windows, steps, channel, future)
+        if layout.groups is None:
+            return values[0]
+        ids = panel_ids(X, groups)[firsts]
+        return pd.DataFrame(
+            values,
+            index=pd.Index(ids, name="series"),
+            columns=pd.RangeIndex(1, steps + 1, name="step"),
+        )
+
+    def _future(self, X_future, steps: int, layout: Layout) -> np.ndarray | None:
+        """``X_future`` checked: ``(steps, n_features)`` float32, or None."""
+        n_channels = layout.n_channels
+        if X_future is None:
+            if n_channels > 1:
+                raise ValueError(
+                    f"X has {n_channels} channels: forecast needs X_future, the "
+                    f"known future of the channels besides the target, {steps} "
+                    f"rows of {n_channels} columns."
+                )
+            return None
+        if layout.groups is not None:
+            raise ValueError(
+                "X_future with several series (groups) is not supported yet: "
+                "forecast each series on its own."
+            )
+        names = getattr(self, "feature_names_in_", None)
+        columns = getattr(X_future, "columns", None)
+        if names is not None and columns is not None and list(columns) != list(names):
+            raise ValueError(
+                f"X_future has columns {list(columns)}, but X had "
+                f"{list(names)}: pass the same columns in the same order."
+            )
+        future = check_array(X_future, dtype=np.float64, input_name="X_future")
+        if future.shape[1] != n_channels or len(future) < steps:
+            raise ValueError(
+                f"X_future has shape {future.shape}, but forecasting {steps} "
+                f"steps of a series of {n_channels} channels needs at least "
+                f"({steps}, {n_channels})."
+            )
+        check_float32_range(future, "X_future")
+        return future[:steps].astype(np.float32)
