@@ -142,9 +142,12 @@ class ForecastMixin:
 
         Returns
         -------
-        forecast : ndarray of shape (steps,), or DataFrame
-            The forecast values; with several series, a DataFrame with one
-            row per series (indexed by its id) and one column per step.
+        forecast : ndarray of shape (steps,), Series or DataFrame
+            The forecast values. When ``X`` is a DataFrame whose DatetimeIndex
+            has a frequency (set, or inferred from its timestamps), a Series
+            indexed by the coming timestamps. With several series, a
+            DataFrame with one row per series (indexed by its id) and one
+            column per step.
         """
         check_is_fitted(self)
         steps = check_steps(steps)
@@ -164,7 +167,10 @@ class ForecastMixin:
 
         values = recursive_forecast(predict, windows, steps, channel, future)
         if layout.groups is None:
-            return values[0]
+            index = _future_index(X, steps)
+            if index is None:
+                return values[0]
+            return pd.Series(values[0], index=index, name="forecast")
         ids = panel_ids(X, groups)[firsts]
         return pd.DataFrame(
             values,
@@ -204,3 +210,17 @@ class ForecastMixin:
             )
         check_float32_range(future, "X_future")
         return future[:steps].astype(np.float32)
+
+
+def _future_index(X, steps: int) -> pd.DatetimeIndex | None:
+    """The ``steps`` timestamps after ``X``'s DatetimeIndex, when it has a
+    frequency (set, or inferred from three or more timestamps)."""
+    index = getattr(X, "index", None)
+    if not isinstance(index, pd.DatetimeIndex) or len(index) == 0:
+        return None
+    freq = index.freq
+    if freq is None and len(index) >= 3:
+        freq = pd.infer_freq(index)
+    if freq is None:
+        return None
+    return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]

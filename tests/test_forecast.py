@@ -119,3 +119,15 @@ def test_bad_steps_and_future_say_what_to_change():
     named = fitted(frame.iloc[:-1], X[1:, 0], window_size=12, target_channel=0)
     with pytest.raises(ValueError, match="same columns"):
         named.forecast(frame, 3, X_future=frame.iloc[:3, ::-1])
+
+
+def test_a_dated_history_gives_dated_forecasts():
+    s = load_airline().astype(float).to_frame()  # monthly, 1949-1960
+    y = s.iloc[1:, 0].to_numpy()
+    reg = fitted(s.iloc[:-1], y, window_size=12, target_channel=0)
+    got = reg.forecast(s, 3)
+    assert list(got.index) == list(pd.date_range("1961-01-01", periods=3, freq="MS"))
+    undated = s.reset_index(drop=True)  # the same values, no timestamps
+    plain = reg.forecast(undated, 3)
+    assert isinstance(plain, np.ndarray)
+    np.testing.assert_array_equal(got.to_numpy(), plain)
