@@ -9,7 +9,7 @@ moves the window on, so a forecast costs O(steps), whatever the history.
 from __future__ import annotations
 
 from collections.abc import Callable
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -57,8 +57,8 @@ def recursive_forecast(
 
     ``predict`` maps windows ``(n, window, f)`` to predictions ``(n,)`` or
     ``(n, horizon)`` (the next ``horizon`` values); ``future`` holds the
-    other channels of the coming rows, ``(steps, f)``, or is None when the
-    target is the only channel.
+    other channels of the coming rows, ``(steps, f)`` for every series or
+    ``(n_series, steps, f)``, or is None when the target is the only channel.
     """
     windows = windows.copy()
     n_series, window, n_channels = windows.shape
@@ -70,12 +70,30 @@ def recursive_forecast(
         block = pred.shape[1]
         rows = np.zeros((n_series, block, n_channels), np.float32)
         if future is not None:
-            rows[:] = future[done : done + block]
+            rows[:] = future[..., done : done + block, :]
         rows[:, :, channel] = pred
         windows = np.concatenate([windows, rows], axis=1)[:, -window:]
         out[:, done : done + block] = pred
         done += block
     return out
+
+
+def conformal_half_widths(residuals: np.ndarray, coverage: object) -> np.ndarray:
+    """Split conformal half-widths: per column of the sorted absolute
+    ``residuals`` ``(n, k)``, the ``ceil((n + 1) * coverage)``-th smallest."""
+    if isinstance(coverage, bool) or not isinstance(coverage, Real):
+        raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
+    if not 0 < coverage < 1:
+        raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
+    n = len(residuals)
+    rank = int(np.ceil((n + 1) * coverage))
+    if rank > n:
+        least = int(np.ceil(coverage / (1 - coverage)))
+        raise ValueError(
+            f"coverage={coverage} needs at least {least} calibration samples, "
+            f"but calibrate saw {n}: calibrate on more data or lower coverage."
+        )
+    return residuals[rank - 1]
 
 
 def dataset(windows: torch.Tensor) -> WindowDataset:

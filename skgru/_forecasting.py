@@ -7,15 +7,18 @@ prediction per sample: recursive multi-step forecasts (the pure steps are in
 
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._forecast import check_steps, last_windows, recursive_forecast
+from ._forecast import (
+    check_steps,
+    conformal_half_widths,
+    last_windows,
+    recursive_forecast,
+)
 from ._forecast import dataset as forecast_dataset
 from ._validation import Layout, check_float32_range, panel_ids
 
@@ -23,7 +26,7 @@ from ._validation import Layout, check_float32_range, panel_ids
 class ForecastMixin:
     """Forecasts and intervals of a fitted GRURegressor (see its methods)."""
 
-    def calibrate(self, X, y, groups=None):
+    def calibrate(self, X, y, groups=None, steps=None):
         """Measure the errors of :meth:`predict` on data the network did not fit.
 
         Split conformal calibration for :meth:`predict_interval`: pass rows
@@ -42,6 +45,13 @@ class ForecastMixin:
             target is NaN (the history rows) are left out.
         groups : array-like of shape (n_rows,), default=None
             Series layout: the series of each row of ``X``.
+        steps : int, default=None
+            Also measure the errors of :meth:`forecast` up to ``steps``
+            ahead, for its intervals: from every row ``t`` of ``X`` whose
+            targets ``y[t], ..., y[t + steps - 1]`` are known, a forecast
+            from the rows up to ``t`` (the other channels of the rows after
+            ``t`` from ``X``) against those targets. Needs a 1-D ``y``, one
+            series and ``target_channel``.
 
         Returns
         -------
@@ -61,7 +71,52 @@ class ForecastMixin:
         if len(errors) == 0:
             raise ValueError("y has no target that is not NaN: nothing to calibrate.")
         self._residuals = np.sort(errors, axis=0)
+        if steps is not None:
+            self._forecast_residuals = self._forecast_errors(X, y, check_steps(steps))
         return self
+
+    def _forecast_errors(self, X, y: np.ndarray, steps: int) -> np.ndarray:
+        """Sorted absolute errors of ``steps``-step forecasts from the rows of
+        ``X`` with known targets, ``(n_origins, steps)``."""
+        if self._fitted_window is None or self.target_channel is None:
+            raise ValueError(
+                "calibrate(steps=...) measures forecast errors, so it needs a "
+                "GRURegressor fitted in series layout with target_channel set."
+            )
+        if y.ndim != 1:
+            raise ValueError(
+                "calibrate(steps=...) needs a 1-D y: the next value of each row."
+            )
+        layout = self._predict_layout(X)
+        if layout.groups is not None:
+            raise ValueError(
+                "calibrate(steps=...) with several series is not supported yet: "
+                "calibrate on one series."
+            )
+        x, window = layout.x, layout.window
+        ahead = np.arange(steps)
+        last = len(x) - steps - (layout.n_channels > 1)  # the future rows exist
+        known = ~np.isnan(y)
+        origins = np.array(
+            [t for t in range(max(last + 1, 0)) if known[t : t + steps].all()], int
+        )
+        if len(origins) == 0:
+            raise ValueError(
+                f"No row of X has {steps} known targets after it: calibrate on "
+                "more rows or fewer steps."
+            )
+        history = np.maximum(origins[:, None] - window + 1 + np.arange(window), 0)
+        windows = x[history].astype(np.float32)
+        future = None
+        if layout.n_channels > 1:
+            future = x[origins[:, None] + 1 + ahead].astype(np.float32)
+        channel = self._target_channel_index(layout)
+
+        def predict(batch: torch.Tensor) -> np.ndarray:
+            return self._answer("predict", self._forward(forecast_dataset(batch)))
+
+        values = recursive_forecast(predict, windows, steps, channel, future)
+        return np.sort(np.abs(y[origins[:, None] + ahead] - values), axis=0)
 
     def predict_interval(self, X, coverage=0.9, groups=None):
         """Prediction intervals from the errors measured by :meth:`calibrate`.
@@ -95,25 +150,13 @@ class ForecastMixin:
                 "calibrate(X_cal, y_cal) first, with data the network did not "
                 "fit (e.g. the rows after the training rows)."
             )
-        if isinstance(coverage, bool) or not isinstance(coverage, Real):
-            raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
-        if not 0 < coverage < 1:
-            raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
-        n = len(residuals)
-        rank = int(np.ceil((n + 1) * coverage))
-        if rank > n:
-            least = int(np.ceil(coverage / (1 - coverage)))
-            raise ValueError(
-                f"coverage={coverage} needs at least {least} calibration samples, "
-                f"but calibrate saw {n}: calibrate on more data or lower coverage."
-            )
-        half = residuals[rank - 1]
+        half = conformal_half_widths(residuals, coverage)
         pred = self.predict(X, groups=groups)
         centre = pred.reshape(len(pred), -1)
         bounds = np.stack([centre - half, centre + half], axis=-1)
         return bounds[:, 0] if self._y_ndim == 1 else bounds
 
-    def forecast(self, X, steps, *, groups=None, X_future=None):
+    def forecast(self, X, steps, *, groups=None, X_future=None, coverage=None):
         """The next ``steps`` values of the target after the history ``X``.
 
         Each step predicts from the last ``window_size`` rows, as
@@ -139,6 +182,12 @@ class ForecastMixin:
             one row per step; its ``target_channel`` column is ignored.
             Required when ``X`` has channels besides the target; not
             supported with several series yet.
+        coverage : float in (0, 1), default=None
+            Also give split conformal intervals per step, from the forecast
+            errors that ``calibrate(X_cal, y_cal, steps=...)`` measured
+            (at least ``steps`` ahead): each holds the true value with
+            probability at least ``coverage`` if the forecast errors of the
+            new data are exchangeable with the calibration ones.
 
         Returns
         -------
@@ -147,7 +196,10 @@ class ForecastMixin:
             has a frequency (set, or inferred from its timestamps), a Series
             indexed by the coming timestamps. With several series, a
             DataFrame with one row per series (indexed by its id) and one
-            column per step.
+            column per step. With ``coverage``, a DataFrame with the columns
+            ``forecast``, ``lower`` and ``upper``, one row per step (indexed
+            by the coming timestamps, or the step from 1), or per series and
+            step.
         """
         check_is_fitted(self)
         steps = check_steps(steps)
@@ -166,6 +218,8 @@ class ForecastMixin:
             return self._answer("predict", self._forward(forecast_dataset(batch)))
 
         values = recursive_forecast(predict, windows, steps, channel, future)
+        if coverage is not None:
+            return self._with_intervals(X, groups, layout, firsts, values, coverage)
         if layout.groups is None:
             index = _future_index(X, steps)
             if index is None:
@@ -176,6 +230,35 @@ class ForecastMixin:
             values,
             index=pd.Index(ids, name="series"),
             columns=pd.RangeIndex(1, steps + 1, name="step"),
+        )
+
+    def _with_intervals(self, X, groups, layout, firsts, values, coverage):
+        """``forecast``'s DataFrame of values and conformal bounds per step."""
+        residuals = getattr(self, "_forecast_residuals", None)
+        steps = values.shape[1]
+        if residuals is None or residuals.shape[1] < steps:
+            calibrated = 0 if residuals is None else residuals.shape[1]
+            raise ValueError(
+                f"forecast(coverage=...) needs the forecast errors up to {steps} "
+                f"steps ahead, but calibrate measured {calibrated}: call "
+                f"calibrate(X_cal, y_cal, steps={steps}) with data the network "
+                "did not fit."
+            )
+        half = conformal_half_widths(residuals[:, :steps], coverage)
+        if layout.groups is None:
+            index = _future_index(X, steps)
+            if index is None:
+                index = pd.RangeIndex(1, steps + 1, name="step")
+        else:
+            ids = panel_ids(X, groups)[firsts]
+            index = pd.MultiIndex.from_product(
+                [ids, range(1, steps + 1)], names=["series", "step"]
+            )
+        flat = values.ravel()
+        bounds = np.tile(half, len(values))
+        return pd.DataFrame(
+            {"forecast": flat, "lower": flat - bounds, "upper": flat + bounds},
+            index=index,
         )
 
     def _future(self, X_future, steps: int, layout: Layout) -> np.ndarray | None:

@@ -69,6 +69,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         "_y_mean",
         "_y_scale",
         "_residuals",
+        "_forecast_residuals",
     )
 
     _parameter_constraints: dict = {
@@ -226,7 +227,8 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         self : GRURegressor
             The fitted estimator.
         """
-        self.__dict__.pop("_residuals", None)  # the errors of another network
+        for attr in ("_residuals", "_forecast_residuals"):  # another network's
+            self.__dict__.pop(attr, None)
         self._fit(X, y, groups=groups)
         return self
 
@@ -259,7 +261,8 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         self : GRURegressor
             The updated estimator.
         """
-        self.__dict__.pop("_residuals", None)  # the errors of another network
+        for attr in ("_residuals", "_forecast_residuals"):  # another network's
+            self.__dict__.pop(attr, None)
         self._fit(X, y, incremental=True, groups=groups)
         return self
 

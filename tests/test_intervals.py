@@ -75,3 +75,54 @@ def test_intervals_say_what_is_missing():
         reg.calibrate(X, y[:-1], groups=ids)
     with pytest.raises(ValueError, match="no target that is not NaN"):
         reg.calibrate(X, np.full(len(y), np.nan), groups=ids)
+
+
+def test_forecast_intervals_per_step_cover_an_ar1_series():
+    rng = np.random.default_rng(1)
+    x = np.zeros(3001)
+    for t in range(1, 3001):
+        x[t] = 0.8 * x[t - 1] + rng.normal()
+    X, y = x[:-1, None], x[1:]
+    reg = GRURegressor(
+        window_size=8, hidden_size=8, max_iter=20, target_channel=0, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X[:1500], y[:1500])
+    y_cal = np.where(np.arange(2250) >= 1500, y[:2250], np.nan)
+    reg.calibrate(X[:2250], y_cal, steps=4)
+    inside = []
+    for origin in range(2250, 2996):  # every forecast origin of the test rows
+        got = reg.forecast(X[: origin + 1], 4, coverage=0.9)
+        truth = y[origin : origin + 4]
+        inside.append((got["lower"] <= truth) & (truth <= got["upper"]))
+        np.testing.assert_array_equal(got["forecast"], reg.forecast(X[: origin + 1], 4))
+    inside = np.array(inside)
+    assert 0.85 <= inside.mean() <= 0.95
+    # the intervals widen with the horizon, as the AR(1) errors do
+    widths = (got["upper"] - got["lower"]).to_numpy()
+    assert widths[0] < widths[-1]
+
+
+def test_forecast_intervals_need_calibrated_steps():
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.normal(size=400))
+    X, y = x[:-1, None], x[1:]
+    reg = GRURegressor(window_size=8, hidden_size=4, max_iter=2, target_channel=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match="calibrate\\(X_cal, y_cal, steps=3\\)"):
+        reg.forecast(X, 3, coverage=0.9)
+    reg.calibrate(X[:300], np.where(np.arange(300) >= 200, y[:300], np.nan), steps=2)
+    with pytest.raises(
+        ValueError, match="up to 3 steps ahead, but calibrate measured 2"
+    ):
+        reg.forecast(X, 3, coverage=0.9)
+    frame = reg.forecast(X, 2, coverage=0.8)
+    assert list(frame.columns) == ["forecast", "lower", "upper"]
+    assert list(frame.index) == [1, 2]
+    with pytest.raises(ValueError, match="No row of X has 5 known targets"):
+        reg.calibrate(
+            X[:204], np.where(np.arange(204) >= 200, y[:204], np.nan), steps=5
+        )
