@@ -70,12 +70,15 @@ class ForecastMixin:
         errors = errors[~np.isnan(errors).any(axis=1)]
         if len(errors) == 0:
             raise ValueError("y has no target that is not NaN: nothing to calibrate.")
-        self._residuals = np.sort(errors, axis=0)
+        forecast_errors = None
         if steps is not None:
-            self._forecast_residuals = self._forecast_errors(X, y, check_steps(steps))
+            forecast_errors = self._forecast_errors(X, y, check_steps(steps), groups)
+        self._residuals = np.sort(errors, axis=0)
+        if forecast_errors is not None:
+            self._forecast_residuals = forecast_errors
         return self
 
-    def _forecast_errors(self, X, y: np.ndarray, steps: int) -> np.ndarray:
+    def _forecast_errors(self, X, y: np.ndarray, steps: int, groups) -> np.ndarray:
         """Sorted absolute errors of ``steps``-step forecasts from the rows of
         ``X`` with known targets, ``(n_origins, steps)``."""
         if self._fitted_window is None or self.target_channel is None:
@@ -87,7 +90,7 @@ class ForecastMixin:
             raise ValueError(
                 "calibrate(steps=...) needs a 1-D y: the next value of each row."
             )
-        layout = self._predict_layout(X)
+        layout = self._predict_layout(X, groups)
         if layout.groups is not None:
             raise ValueError(
                 "calibrate(steps=...) with several series is not supported yet: "

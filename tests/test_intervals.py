@@ -126,3 +126,5 @@ def test_forecast_intervals_need_calibrated_steps():
         reg.calibrate(
             X[:204], np.where(np.arange(204) >= 200, y[:204], np.nan), steps=5
         )
+    with pytest.raises(ValueError, match="several series is not supported yet"):
+        reg.calibrate(X[:300], y[:300], groups=np.repeat([0, 1], 150), steps=2)
