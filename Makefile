@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs accuracy anomaly
+.PHONY: demo test lint docs accuracy anomaly forecasting
 
 DOCS_STAMP := $(VENV)/.docs-installed
 
@@ -51,3 +51,8 @@ accuracy: $(BENCH_STAMP)
 # writes benchmarks/ANOMALY.md.
 anomaly: $(BENCH_STAMP)
 	$(PY) benchmarks/anomaly.py
+
+# Forecasts of skgru at defaults against naive, seasonal naive, Ridge and
+# HistGradientBoosting on lags: benchmarks/FORECASTING.md
+forecasting: $(BENCH_STAMP)
+	$(PY) benchmarks/forecasting.py
