@@ -13,19 +13,10 @@ method's command-line name to its label in the report.
 from __future__ import annotations
 
 import argparse
-import datetime
-import importlib.metadata
 import json
-import os
-import platform
-import shlex
-import sys
 
 import numpy as np
-import sklearn
-import torch
-
-import skgru
+from _cli import run_header
 
 METHODS = {  # CLI name -> label in the report
     "skgru": "skgru",
@@ -89,20 +80,8 @@ def summary_row(info: dict, results: list[dict]) -> tuple[str, float | None]:
 
 def header(args: argparse.Namespace, extra: dict) -> list[str]:
     """Command, date, machine, versions, parameters and the protocol."""
-    command = shlex.join(["python", "benchmarks/anomaly.py", *sys.argv[1:]])
-    versions = {"skgru": skgru.__version__, "torch": torch.__version__}
-    versions["scikit-learn"] = sklearn.__version__
-    versions["sktime"] = importlib.metadata.version("sktime")
     return [
-        "# skgru anomaly detection benchmark",
-        "",
-        f"Command: `{command}`",
-        "",
-        f"Date: {datetime.datetime.now().isoformat(timespec='seconds')}. "
-        f"Machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, {torch.get_num_threads()} torch threads. "
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
-        "",
+        *run_header("skgru anomaly detection benchmark", "anomaly.py", ("sktime",)),
         "skgru: `GRUAnomalyDetector(window_size=w, random_state=seed)`, other "
         f"parameters {json.dumps(extra) if extra else 'at their defaults'}. "
         f"Seeds: {' '.join(map(str, args.seeds))}. The script's docstring "

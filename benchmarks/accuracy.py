@@ -16,13 +16,9 @@ data set (``--output``); ``--json`` also dumps the per-seed results.
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib.metadata
 import importlib.util
 import json
-import os
-import platform
-import shlex
 import sys
 import time
 import warnings
@@ -31,9 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import sklearn
-import torch
-from _cli import parser, skgru_params
+from _cli import parser, run_header, skgru_params
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
@@ -281,20 +275,8 @@ def summary_row(info: dict, results: list[dict]) -> str:
 
 def header(args: argparse.Namespace, extra: dict) -> list[str]:
     """Command, date, machine, versions and parameters of this run."""
-    command = shlex.join(["python", "benchmarks/accuracy.py", *sys.argv[1:]])
-    versions = {"skgru": skgru.__version__, "torch": torch.__version__}
-    versions["scikit-learn"] = sklearn.__version__
-    versions["aeon"] = importlib.metadata.version("aeon")
     lines = [
-        "# skgru accuracy benchmark",
-        "",
-        f"Command: `{command}`",
-        "",
-        f"Date: {datetime.datetime.now().isoformat(timespec='seconds')}. "
-        f"Machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, {torch.get_num_threads()} torch threads. "
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
-        "",
+        *run_header("skgru accuracy benchmark", "accuracy.py", ("aeon",)),
         f"skgru parameters: {json.dumps(extra) if extra else 'defaults'} "
         f"(plus random_state=seed). Seeds: {' '.join(map(str, args.seeds))}.",
         "",

@@ -64,13 +64,9 @@ dumps the per-seed results.
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib.metadata
 import importlib.util
 import json
-import os
-import platform
-import shlex
 import sys
 import time
 import warnings
@@ -79,9 +75,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sklearn
-import torch
-from _cli import parser, skgru_params
+from _cli import parser, run_header, skgru_params
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
@@ -271,21 +265,10 @@ def run_set(name: str, methods: list[str], seeds: list[int], extra: dict) -> lis
 # ---------------------------------------------------------------- report
 def header(args: argparse.Namespace, extra: dict) -> list[str]:
     """Command, date, machine, versions and parameters of this run."""
-    command = shlex.join(["python", "benchmarks/forecasting.py", *sys.argv[1:]])
-    versions = {"skgru": skgru.__version__, "torch": torch.__version__}
-    versions["scikit-learn"] = sklearn.__version__
-    for package in ("sktime", "aeon"):
-        versions[package] = importlib.metadata.version(package)
     return [
-        "# skgru forecasting benchmark",
-        "",
-        f"Command: `{command}`",
-        "",
-        f"Date: {datetime.datetime.now().isoformat(timespec='seconds')}. "
-        f"Machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, {torch.get_num_threads()} torch threads. "
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
-        "",
+        *run_header(
+            "skgru forecasting benchmark", "forecasting.py", ("sktime", "aeon")
+        ),
         f"skgru parameters: {json.dumps(extra) if extra else 'defaults'} "
         f"(plus window_size=w, target_channel=0, random_state=seed). "
         f"Seeds: {' '.join(map(str, args.seeds))}.",

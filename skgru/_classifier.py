@@ -197,12 +197,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
             Series layout: ``(n_timesteps, n_features)``, rows in time order.
         y : array-like of shape (n_samples,)
             Class labels, one per sequence or per row.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -230,12 +225,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         classes : array-like of shape (n_classes,), default=None
             All the labels that any call may bring. Required on the first
             call; later calls may omit it, or must repeat it.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -264,12 +254,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -298,12 +283,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -319,12 +299,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -344,12 +319,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
             True labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------

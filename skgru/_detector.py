@@ -31,9 +31,10 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
     while a jump is.
 
     **Held-out calibration.** ``fit`` trains the network on all but the last
-    ``calibration_fraction`` of the rows (in sequence layout: a random
-    ``calibration_fraction`` of the sequences) and measures its errors on
-    those held-out samples, which it never trained on. Errors on training
+    ``calibration_fraction`` of the rows (of each series, with ``groups``; in
+    sequence layout: a random ``calibration_fraction`` of the sequences) and
+    measures its errors on those held-out samples, which it never trained
+    on. Errors on training
     samples are smaller than on new data, and a threshold taken from them
     flags many normal rows of new data; held-out errors are what new normal
     data looks like. With ``early_stopping`` (the default) a further
@@ -304,13 +305,7 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
             in time order.
         y : None
             Ignored; present for API consistency.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each; the held-out rows are the
-            last of each series); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -341,12 +336,7 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
             Normal data, in the layout of the first call.
         y : None
             Ignored; present for API consistency.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -368,12 +358,7 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
             Normal data, as for :meth:`fit`.
         y : None
             Ignored; present for API consistency.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -389,12 +374,7 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -411,12 +391,7 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -432,12 +407,7 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------

@@ -91,6 +91,15 @@ SHARED_ATTRIBUTES = """n_features_in_ : int
         Number of epochs run."""
 
 
+# The ``groups`` parameter of every method that takes X (``{groups}`` in a
+# method docstring of a class decorated with fill_doc, or of its mixins).
+GROUPS_PARAMETER = """groups : array-like of shape (n_rows,), default=None
+            Series layout: the series of each row of ``X`` (several series in
+            one ``X``, rows in time order within each); a window never holds
+            rows of two series, and each series' first rows are padded with
+            its first row. A DataFrame with an (id, time) MultiIndex gives
+            them itself. Routed by metadata routing where requested."""
+
 # a parameter's first docstring line: "    name : type, default=value"
 _DEFAULT_LINE = re.compile(r"^(    (\w+) : .*, default=)(.*)$", re.MULTILINE)
 
@@ -108,7 +117,7 @@ def format_default(value) -> str:
 def fill_doc(cls: type) -> type:
     """Insert the shared Parameters and Attributes entries into a docstring,
     each default written as ``cls.__init__`` has it (the estimators share
-    the text, not every default)."""
+    the text, not every default), and ``groups`` into its methods'."""
     doc = cls.__doc__.format(
         parameters=SHARED_PARAMETERS,
         attributes=SHARED_ATTRIBUTES,
@@ -127,4 +136,9 @@ def fill_doc(cls: type) -> type:
         return match.group(1) + format_default(defaults[name])
 
     cls.__doc__ = _DEFAULT_LINE.sub(default, doc)
+    for klass in cls.__mro__:  # the class's and its mixins' methods
+        for member in vars(klass).values():
+            text = getattr(member, "__doc__", None)
+            if callable(member) and text and "{groups}" in text:
+                member.__doc__ = text.replace("{groups}", GROUPS_PARAMETER)
     return cls

@@ -43,8 +43,7 @@ class ForecastMixin:
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The true targets of ``X``'s samples; in series layout, rows whose
             target is NaN (the history rows) are left out.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X``.
+        {groups}
         steps : int, default=None
             Also measure the errors of :meth:`forecast` up to ``steps``
             ahead, for its intervals: from every row ``t`` of ``X`` whose
@@ -114,12 +113,13 @@ class ForecastMixin:
         if layout.n_channels > 1:
             future = x[origins[:, None] + 1 + ahead].astype(np.float32)
         channel = self._target_channel_index(layout)
-
-        def predict(batch: torch.Tensor) -> np.ndarray:
-            return self._answer("predict", self._forward(forecast_dataset(batch)))
-
+        predict = self._predict_windows
         values = recursive_forecast(predict, windows, steps, channel, future)
         return np.sort(np.abs(y[origins[:, None] + ahead] - values), axis=0)
+
+    def _predict_windows(self, windows: torch.Tensor) -> np.ndarray:
+        """``predict`` of a batch of whole windows ``(n, window_size, f)``."""
+        return self._answer("predict", self._forward(forecast_dataset(windows)))
 
     def predict_interval(self, X, coverage=0.9, groups=None):
         """Prediction intervals from the errors measured by :meth:`calibrate`.
@@ -137,8 +137,7 @@ class ForecastMixin:
             In the layout used for ``fit``.
         coverage : float in (0, 1), default=0.9
             The share of true values the intervals should hold.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X``.
+        {groups}
 
         Returns
         -------
@@ -176,10 +175,7 @@ class ForecastMixin:
             The history, in series layout, the last row the latest.
         steps : int
             Values to forecast, at least 1.
-        groups : array-like of shape (n_rows,), default=None
-            The series of each row of ``X``: each series is forecast from its
-            own last rows. A DataFrame with an (id, time) MultiIndex gives
-            them itself.
+        {groups}
         X_future : array-like or DataFrame of shape (steps, n_features), default=None
             The known future of the other channels (calendar, set-points),
             one row per step; its ``target_channel`` column is ignored.
@@ -216,10 +212,7 @@ class ForecastMixin:
         channel = self._target_channel_index(layout)
         future = self._future(X_future, steps, layout)
         windows, firsts = last_windows(layout.x, layout.window, layout.groups)
-
-        def predict(batch: torch.Tensor) -> np.ndarray:
-            return self._answer("predict", self._forward(forecast_dataset(batch)))
-
+        predict = self._predict_windows
         values = recursive_forecast(predict, windows, steps, channel, future)
         if coverage is not None:
             return self._with_intervals(X, groups, layout, firsts, values, coverage)

@@ -215,12 +215,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
             Series layout: ``(n_timesteps, n_features)``, rows in time order.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets, one per sequence or per row.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -249,12 +244,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
             In the layout of the first call.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets, one per sequence or per row.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -273,12 +263,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         ----------
         X : array-like or DataFrame
             In the layout used for ``fit``.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
@@ -298,12 +283,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
             True targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples.
-        groups : array-like of shape (n_rows,), default=None
-            Series layout: the series of each row of ``X`` (several series in
-            one ``X``, rows in time order within each); a window never holds
-            rows of two series, and each series' first rows are padded with
-            its first row. A DataFrame with an (id, time) MultiIndex gives
-            them itself. Routed by metadata routing where requested.
+        {groups}
 
         Returns
         -------
