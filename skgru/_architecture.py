@@ -34,6 +34,8 @@ PREVIOUS_VALUES: dict = {
     # GRUAnomalyDetector: the rows a score averages (1: the row alone)
     "smoothing": 1,
     "calibration_fraction": 0.25,
+    # groups: one standardisation over all series
+    "scaling": "global",
 }
 
 ARCHITECTURE_CONSTRAINTS: dict = {

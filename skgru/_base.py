@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,9 +31,10 @@ from ._net import (
     TailSplit,
     build_net,
 )
+from ._series_scaling import measure, row_stats, standardise
 from ._stats import channel_stats
 from ._threads import torch_threads
-from ._validation import Layout, validate_input
+from ._validation import Layout, panel_ids, validate_input
 from ._windows import WindowDataset, to_tensor
 from .exceptions import FitInterruptedWarning
 
@@ -76,6 +78,7 @@ class BaseGRU(BaseEstimator):
         "validation_scores_",
         "n_iter_",
         "_input_stats",
+        "_series_scaling",
         "_fitted_window",
         "_network_kwargs",
     )
@@ -86,6 +89,7 @@ class BaseGRU(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "bidirectional": ["boolean"],
         "window_size": [Interval(Integral, 1, None, closed="left"), None],
+        "scaling": [StrOptions({"auto", "global", "per_series"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -112,6 +116,7 @@ class BaseGRU(BaseEstimator):
         dropout=0.0,
         bidirectional=False,
         window_size=None,
+        scaling="auto",
         max_iter=200,
         learning_rate="constant",
         learning_rate_init=1e-3,
@@ -131,6 +136,7 @@ class BaseGRU(BaseEstimator):
         self.dropout = dropout
         self.bidirectional = bidirectional
         self.window_size = window_size
+        self.scaling = scaling
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
@@ -221,6 +227,7 @@ class BaseGRU(BaseEstimator):
             y_params=params,
             groups=groups,
         )
+        layout = self._scale_series(X, groups, layout, reset)
         if not reset and layout.n_channels != len(self._input_stats[0]):
             raise ValueError(
                 f"X gives {layout.n_channels} channel(s) per time step, but "
@@ -229,6 +236,36 @@ class BaseGRU(BaseEstimator):
                 "(2-D univariate sequences, 3-D sequences or a series)."
             )
         return layout, y
+
+    def _scale_series(self, X, groups, layout: Layout, reset: bool) -> Layout:
+        """``layout`` standardised per series, under ``scaling="per_series"``
+        (or ``"auto"`` with ``groups``); a new fit (``reset``) measures each
+        series' statistics first."""
+        ids = None if layout.window is None else panel_ids(X, groups)
+        if reset:
+            per_series = self.scaling == "per_series" or (
+                self.scaling == "auto" and ids is not None
+            )
+            self._series_scaling = None
+            if per_series and ids is not None:
+                self._series_scaling = measure(layout.x, ids)
+        scaling = getattr(self, "_series_scaling", None)
+        if scaling is None:
+            return layout
+        mean, std, series = row_stats(scaling, layout.x, ids)
+        x = standardise(layout.x, mean, std, series)
+        return replace(layout, x=x, series_ids=ids, series_stats=(mean, std, series))
+
+    def _check_global_scaling(self, what: str) -> None:
+        """Refuse ``what`` (which reads raw rows of one series through the
+        network alone) for a model fitted with per-series scaling."""
+        if getattr(self, "_series_scaling", None) is not None:
+            raise ValueError(
+                f"{what} needs a model fitted with one standardisation for all "
+                "rows, but this one standardised each series of groups on its "
+                "own (scaling='per_series', or 'auto' with groups). Refit with "
+                "scaling='global' to use it."
+            )
 
     def _series_pad(self) -> int:
         """Rows of padding before a series: the window of row t ends at row t."""
@@ -490,6 +527,7 @@ class BaseGRU(BaseEstimator):
         from .streaming import Stream
 
         check_is_fitted(self)
+        self._check_global_scaling("stream()")
         method = self._stream_methods[0] if method is None else method
         if method not in self._stream_methods:
             raise ValueError(

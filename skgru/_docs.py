@@ -23,6 +23,19 @@ SHARED_PARAMETERS = """hidden_size : int, default=64
         order, and the sample of row ``t`` is the window of rows
         ``t-w+1 .. t``. The first ``w-1`` rows of any call see their missing
         history as copies of the call's first row.
+    scaling : {"auto", "global", "per_series"}, default="auto"
+        How the inputs (and the regressor's targets) are standardised
+        before the network reads them. "global": one mean and standard
+        deviation per channel over all the rows ``fit`` saw. "per_series":
+        in series layout with ``groups``, each series by its own mean and
+        standard deviation per channel, measured in ``fit``; a series
+        ``fit`` did not see (or ``X`` without ``groups``) is standardised
+        by its own rows in the call, and predictions are scaled back per
+        series. "auto": "per_series" when ``fit`` is given ``groups``, else
+        "global" (the same thing for one series). Per-series scaling lets
+        one model learn from series whose levels differ by orders of
+        magnitude (one global scale would leave the small series below
+        float32's resolution); ``stream()`` and ``to_onnx`` need "global".
     max_iter : int, default=200
         Maximum number of epochs.
     learning_rate : {"constant", "adaptive"}, default="constant"

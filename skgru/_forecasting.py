@@ -20,6 +20,7 @@ from ._forecast import (
     recursive_forecast,
 )
 from ._forecast import dataset as forecast_dataset
+from ._series_scaling import standardise
 from ._validation import Layout, check_float32_range, panel_ids
 
 
@@ -115,6 +116,7 @@ class ForecastMixin:
         channel = self._target_channel_index(layout)
         predict = self._predict_windows
         values = recursive_forecast(predict, windows, steps, channel, future)
+        values = self._unscale_series(values, layout, origins)
         return np.sort(np.abs(y[origins[:, None] + ahead] - values), axis=0)
 
     def _predict_windows(self, windows: torch.Tensor) -> np.ndarray:
@@ -211,9 +213,13 @@ class ForecastMixin:
         layout = self._predict_layout(X, groups)
         channel = self._target_channel_index(layout)
         future = self._future(X_future, steps, layout)
+        if future is not None and layout.series_stats is not None:
+            mean, std, _ = layout.series_stats  # one series: X_future's
+            future = standardise(future, mean, std, np.zeros(steps, np.intp))
         windows, firsts = last_windows(layout.x, layout.window, layout.groups)
         predict = self._predict_windows
         values = recursive_forecast(predict, windows, steps, channel, future)
+        values = self._unscale_series(values, layout, np.array(firsts))
         if coverage is not None:
             return self._with_intervals(X, groups, layout, firsts, values, coverage)
         if layout.groups is None:

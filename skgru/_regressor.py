@@ -17,6 +17,7 @@ from ._architecture import (
 from ._base import BaseGRU
 from ._docs import fill_doc
 from ._forecasting import ForecastMixin
+from ._series_scaling import measure, row_stats
 from ._stats import column_stats, float32_pair
 from ._validation import Layout, check_float32_range
 from ._windows import to_tensor
@@ -68,6 +69,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         "_y_ndim",
         "_y_mean",
         "_y_scale",
+        "_series_y",
         "_residuals",
         "_forecast_residuals",
     )
@@ -86,6 +88,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         dropout=0.5,
         bidirectional=False,
         window_size=None,
+        scaling="auto",
         max_iter=200,
         learning_rate="adaptive",
         learning_rate_init=1e-2,
@@ -113,6 +116,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
             dropout=dropout,
             bidirectional=bidirectional,
             window_size=window_size,
+            scaling=scaling,
             max_iter=max_iter,
             learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
@@ -158,15 +162,67 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
             )
         y2 = np.reshape(y, (len(y), -1))
         check_float32_range(y2, "y")
+        if layout.series_stats is not None:
+            if reset:
+                own = self.target_channel is None  # else the channel's statistics
+                self._series_y = measure(y2, layout.series_ids) if own else None
+            mean, std = self._series_y_stats(layout, y2)
+            y2 = (y2 - mean) / std
+        elif reset:
+            self._series_y = None
         if reset:
             self._y_ndim = np.ndim(y)
             self._y_mean, self._y_scale = column_stats(y2)
+            if self.target_channel is not None:
+                # the network answers in the target channel's units (its
+                # output is scaled back by that channel's window statistics):
+                # the targets take that channel's standardisation too, so an
+                # offset between X's and y's global statistics cannot shift
+                # every series' predictions
+                channel = self._target_channel_index(layout)
+                mean, scale = (stat[channel] for stat in self._input_stats)
+                self._y_mean = np.full(y2.shape[1], mean)
+                self._y_scale = np.full(y2.shape[1], scale)
         elif y2.shape[1] != len(self._y_mean):
             raise ValueError(
                 f"y has {y2.shape[1]} columns, but the fit being continued "
                 f"had {len(self._y_mean)}."
             )
         return to_tensor(y2)
+
+    def _series_y_stats(
+        self, layout: Layout, y2: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's per-series target mean and scale ``(n, n_outputs)``
+        (``scaling="per_series"``): the target channel's statistics, or the
+        targets' own, measured in ``fit`` (or on ``y2`` for a new series)."""
+        mean, std, series = layout.series_stats
+        if self._series_y is None:
+            channel = self._target_channel_index(layout)
+            return mean[series, channel, None], std[series, channel, None]
+        ids = layout.series_ids
+        if y2 is None and not np.isin(np.unique(ids), self._series_y[0]).all():
+            raise ValueError(
+                "X holds a series that fit did not see, and with "
+                "scaling='per_series' and no target_channel its targets' scale "
+                "is unknown: predict only the series fit saw, or set "
+                "target_channel."
+            )
+        y_mean, y_std, y_series = row_stats(self._series_y, y2, ids)
+        return y_mean[y_series], y_std[y_series]
+
+    def _unscale_series(
+        self, y: np.ndarray, layout: Layout, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Predictions ``y`` of ``layout``'s rows (or of its ``rows``) in the
+        units of each row's series, under per-series scaling."""
+        if layout.series_stats is None:
+            return y
+        mean, std = self._series_y_stats(layout)
+        if rows is not None:
+            mean, std = mean[rows], std[rows]
+        shape = y.shape
+        return (y.reshape(len(y), -1) * std + mean).reshape(shape)
 
     def _target_scaling(self) -> tuple[torch.Tensor, torch.Tensor]:
         return float32_pair(self._y_mean, self._y_scale)
@@ -270,7 +326,9 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions, float64.
         """
-        return self._answer("predict", self._outputs(X, groups))
+        layout = self._predict_layout(X, groups)
+        outputs = self._forward(self._dataset(layout, None))
+        return self._unscale_series(self._answer("predict", outputs), layout)
 
     def score(self, X, y, sample_weight=None, groups=None):
         """R² of :meth:`predict` on ``X`` against ``y``.

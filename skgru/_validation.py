@@ -43,6 +43,11 @@ class Layout:
     window: int | None = None
     lengths: np.ndarray | None = None
     groups: GroupIndex | None = None
+    # scaling="per_series": each row's series ids (None for one series), and
+    # the statistics ``x`` was standardised with: ``(mean, std)`` of each
+    # series here ``(n_series, f)`` and each row's series in them ``(n,)``
+    series_ids: np.ndarray | None = None
+    series_stats: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def n_samples(self) -> int:

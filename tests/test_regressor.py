@@ -191,8 +191,9 @@ def test_groups_predict_each_series_as_if_alone():
         reg.fit(X, y, groups=ids)
     together = reg.predict(X, groups=ids)
     for series in np.unique(ids):
-        alone = reg.predict(X[ids == series])
-        assert_float32_close(together[ids == series], alone, rtol=1e-6)
+        rows = ids == series  # its id keeps its fitted per-series scaling
+        alone = reg.predict(X[rows], groups=ids[rows])
+        assert_float32_close(together[rows], alone, rtol=1e-6)
     # a sentinel in one series never reaches another's predictions
     odd = X.copy()
     odd[ids == "s1"] = 1e6
@@ -227,3 +228,16 @@ def test_groups_need_series_layout_and_one_id_per_row():
         reg.fit(X.reshape(30, 10), np.zeros(30), groups=np.zeros(30))
     with pytest.raises(ValueError, match="one series id per row"):
         reg.set_params(window_size=5).fit(X, X[:, 0], groups=ids[:-1])
+
+
+def test_target_channel_targets_share_the_channels_standardisation():
+    # y (the next values) has other global statistics than X's channel (the
+    # values up to now): were they used, an output of the channel's window
+    # scale would be shifted by their difference at every step of a forecast
+    series = np.exp(np.arange(60) / 10.0)
+    reg = GRURegressor(window_size=5, hidden_size=4, max_iter=2, target_channel=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(series[:-1, None], series[1:])
+    np.testing.assert_array_equal(reg._y_mean, reg._input_stats[0][:1])
+    np.testing.assert_array_equal(reg._y_scale, reg._input_stats[1][:1])

@@ -395,6 +395,7 @@ def to_onnx(est, path=None):
     if not isinstance(est, BaseGRU):
         raise TypeError(f"to_onnx exports skgru estimators, not {type(est).__name__}.")
     check_is_fitted(est)
+    est._check_global_scaling("to_onnx")
     if getattr(est, "_quantized", False):
         raise TypeError(
             "This estimator was quantized with skgru.export.quantize, whose "
