@@ -50,8 +50,9 @@ class ForecastMixin:
             ahead, for its intervals: from every row ``t`` of ``X`` whose
             targets ``y[t], ..., y[t + steps - 1]`` are known, a forecast
             from the rows up to ``t`` (the other channels of the rows after
-            ``t`` from ``X``) against those targets. Needs a 1-D ``y``, one
-            series and ``target_channel``.
+            ``t`` from ``X``) against those targets, within each series of
+            ``groups``; the errors of all series are pooled. Needs a 1-D
+            ``y`` and ``target_channel``.
 
         Returns
         -------
@@ -91,33 +92,42 @@ class ForecastMixin:
                 "calibrate(steps=...) needs a 1-D y: the next value of each row."
             )
         layout = self._predict_layout(X, groups)
-        if layout.groups is not None:
-            raise ValueError(
-                "calibrate(steps=...) with several series is not supported yet: "
-                "calibrate on one series."
-            )
         x, window = layout.x, layout.window
+        # rows series by series: ``order[p]`` is the p-th, ``first[p]`` the
+        # place of its series' first row, ``left[p]`` the rows after it there
+        if layout.groups is None:
+            order = np.arange(len(x))
+            first = np.zeros(len(x), dtype=np.int64)
+            left = len(x) - 1 - order
+        else:
+            index = layout.groups
+            order = index.order.numpy()
+            first = index.first.numpy()[order]
+            left = (index.length - 1 - index.rank)[order]
         ahead = np.arange(steps)
-        last = len(x) - steps - (layout.n_channels > 1)  # the future rows exist
-        known = ~np.isnan(y)
-        origins = np.array(
-            [t for t in range(max(last + 1, 0)) if known[t : t + steps].all()], int
-        )
+        # an origin needs its next ``steps`` targets known, in its series
+        # (and the rows that carry the other channels' future)
+        unknown = np.r_[0, np.cumsum(np.isnan(y[order]))]
+        end = np.minimum(np.arange(len(x)) + steps, len(x))
+        fits = left >= steps - 1 + (layout.n_channels > 1)
+        origins = np.flatnonzero(fits & (unknown[end] == unknown[: len(x)]))
         if len(origins) == 0:
             raise ValueError(
-                f"No row of X has {steps} known targets after it: calibrate on "
-                "more rows or fewer steps."
+                f"No row of X has {steps} known targets after it in its "
+                "series: calibrate on more rows or fewer steps."
             )
-        history = np.maximum(origins[:, None] - window + 1 + np.arange(window), 0)
+        start = origins[:, None] - window + 1 + np.arange(window)
+        history = order[np.maximum(start, first[origins, None])]
         windows = x[history].astype(np.float32)
         future = None
         if layout.n_channels > 1:
-            future = x[origins[:, None] + 1 + ahead].astype(np.float32)
+            future = x[order[origins[:, None] + 1 + ahead]].astype(np.float32)
         channel = self._target_channel_index(layout)
         predict = self._predict_windows
         values = recursive_forecast(predict, windows, steps, channel, future)
-        values = self._unscale_series(values, layout, origins)
-        return np.sort(np.abs(y[origins[:, None] + ahead] - values), axis=0)
+        values = self._unscale_series(values, layout, order[origins])
+        targets = y[order[origins[:, None] + ahead]]
+        return np.sort(np.abs(targets - values), axis=0)
 
     def _predict_windows(self, windows: torch.Tensor) -> np.ndarray:
         """``predict`` of a batch of whole windows ``(n, window_size, f)``."""

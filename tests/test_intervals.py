@@ -126,5 +126,41 @@ def test_forecast_intervals_need_calibrated_steps():
         reg.calibrate(
             X[:204], np.where(np.arange(204) >= 200, y[:204], np.nan), steps=5
         )
-    with pytest.raises(ValueError, match="several series is not supported yet"):
-        reg.calibrate(X[:300], y[:300], groups=np.repeat([0, 1], 150), steps=2)
+    with pytest.raises(ValueError, match="No row of X has 151 known targets"):
+        # 150 rows per series: no origin's 5 targets stay within its series
+        reg.calibrate(X[:300], y[:300], groups=np.repeat([0, 1], 150), steps=151)
+
+
+def test_panel_forecast_errors_pool_each_series_alone_and_cover():
+    X, y, ids, time = ar1_panel(n_series=4, length=400, seed=2)
+    train, cal, test = time < 200, (time >= 200) & (time < 300), time >= 300
+    reg = GRURegressor(
+        window_size=8, hidden_size=8, max_iter=20, target_channel=0, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X[train], y[train], groups=ids[train])
+    y_cal = np.where(cal, y, np.nan)
+    part = ~test
+    reg.calibrate(X[part], y_cal[part], groups=ids[part], steps=3)
+    pooled = reg._forecast_residuals
+    # the same errors as each series calibrated on its own (its id keeps
+    # its scaling), no window or target crossing into another series
+    alone = []
+    for s in np.unique(ids):
+        rows = part & (ids == s)
+        reg.calibrate(X[rows], y_cal[rows], groups=ids[rows], steps=3)
+        alone.append(reg._forecast_residuals)
+    np.testing.assert_allclose(pooled, np.sort(np.concatenate(alone), axis=0))
+    assert len(pooled) == 4 * (100 - 2)
+    # forecast intervals of every series from every test origin
+    reg.calibrate(X[part], y_cal[part], groups=ids[part], steps=3)
+    inside = []
+    for origin in range(300, 397, 3):
+        rows = time <= origin
+        got = reg.forecast(X[rows], 3, groups=ids[rows], coverage=0.9)
+        truth = np.concatenate(
+            [y[(ids == s) & (time >= origin) & (time < origin + 3)] for s in range(4)]
+        )
+        inside.append((got["lower"] <= truth) & (truth <= got["upper"]))
+    assert 0.85 <= np.mean(inside) <= 0.95
