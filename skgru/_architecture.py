@@ -36,6 +36,9 @@ PREVIOUS_VALUES: dict = {
     "calibration_fraction": 0.25,
     # groups: one standardisation over all series
     "scaling": "global",
+    # GRURegressor: the mean squared error
+    "loss": "squared_error",
+    "quantiles": (0.05, 0.5, 0.95),
 }
 
 ARCHITECTURE_CONSTRAINTS: dict = {

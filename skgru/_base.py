@@ -187,6 +187,10 @@ class BaseGRU(BaseEstimator):
     # early_stopping (on the network's outputs and encoded targets); None: none
     _validation_score = None
 
+    def _validation_scorer(self):
+        """The ``_validation_score`` of this estimator's settings."""
+        return type(self)._validation_score
+
     def _stratify(self, targets: torch.Tensor | None) -> np.ndarray | None:
         """Labels to stratify a random validation split by (classifiers)."""
         return None
@@ -471,7 +475,7 @@ class BaseGRU(BaseEstimator):
             device=str(self.device) if device is None else device,
             seed=seed,
             validation=self.early_stopping,
-            validation_score=type(self)._validation_score,
+            validation_score=self._validation_scorer(),
             stopper=stopper,
             verbose=self.verbose,
         )

@@ -78,13 +78,20 @@ def recursive_forecast(
     return out
 
 
-def conformal_half_widths(residuals: np.ndarray, coverage: object) -> np.ndarray:
-    """Split conformal half-widths: per column of the sorted absolute
-    ``residuals`` ``(n, k)``, the ``ceil((n + 1) * coverage)``-th smallest."""
+def check_coverage(coverage: object) -> float:
+    """``coverage`` as a float in (0, 1), or a clear error."""
     if isinstance(coverage, bool) or not isinstance(coverage, Real):
         raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
     if not 0 < coverage < 1:
         raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
+    return float(coverage)
+
+
+def conformal_half_widths(residuals: np.ndarray, coverage: object) -> np.ndarray:
+    """Split conformal half-widths: per column of the sorted conformity
+    scores ``residuals`` ``(n, k)`` (absolute errors, or CQR's scores), the
+    ``ceil((n + 1) * coverage)``-th smallest."""
+    coverage = check_coverage(coverage)
     n = len(residuals)
     rank = int(np.ceil((n + 1) * coverage))
     if rank > n:

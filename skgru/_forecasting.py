@@ -1,8 +1,8 @@
-"""GRURegressor's forecasts and prediction intervals, as a mixin.
+"""GRURegressor's multi-step forecasts, as a mixin.
 
-``ForecastMixin`` holds the regressor's methods that go beyond one
-prediction per sample: recursive multi-step forecasts (the pure steps are in
-``_forecast``) and split conformal prediction intervals.
+``ForecastMixin`` holds ``forecast``: recursive forecasts of each series (the
+pure steps are in ``_forecast``), with conformal intervals per step from the
+errors ``calibrate`` measured (see ``_intervals``).
 """
 
 from __future__ import annotations
@@ -25,150 +25,11 @@ from ._validation import Layout, check_float32_range, panel_ids
 
 
 class ForecastMixin:
-    """Forecasts and intervals of a fitted GRURegressor (see its methods)."""
-
-    def calibrate(self, X, y, groups=None, steps=None):
-        """Measure the errors of :meth:`predict` on data the network did not fit.
-
-        Split conformal calibration for :meth:`predict_interval`: pass rows
-        (or sequences) that ``fit`` did not see, e.g. the rows after the
-        training rows. It keeps the absolute errors per output, and replaces
-        those of an earlier call; ``fit`` forgets them.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame
-            In the layout used for ``fit``; in series layout, include the
-            ``window_size - 1`` rows before the first calibration row, so its
-            window is whole, and drop their targets (see ``y``).
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The true targets of ``X``'s samples; in series layout, rows whose
-            target is NaN (the history rows) are left out.
-        {groups}
-        steps : int, default=None
-            Also measure the errors of :meth:`forecast` up to ``steps``
-            ahead, for its intervals: from every row ``t`` of ``X`` whose
-            targets ``y[t], ..., y[t + steps - 1]`` are known, a forecast
-            from the rows up to ``t`` (the other channels of the rows after
-            ``t`` from ``X``) against those targets, within each series of
-            ``groups``; the errors of all series are pooled. Needs a 1-D
-            ``y`` and ``target_channel``.
-
-        Returns
-        -------
-        self : GRURegressor
-            The calibrated estimator.
-        """
-        check_is_fitted(self)
-        y = np.asarray(y, dtype=np.float64)
-        pred = self.predict(X, groups=groups)
-        if y.shape != pred.shape:
-            raise ValueError(
-                f"y has shape {y.shape}, but predict(X) gives {pred.shape}: pass "
-                "one target per sample of X."
-            )
-        errors = np.abs(y - pred).reshape(len(y), -1)
-        errors = errors[~np.isnan(errors).any(axis=1)]
-        if len(errors) == 0:
-            raise ValueError("y has no target that is not NaN: nothing to calibrate.")
-        forecast_errors = None
-        if steps is not None:
-            forecast_errors = self._forecast_errors(X, y, check_steps(steps), groups)
-        self._residuals = np.sort(errors, axis=0)
-        if forecast_errors is not None:
-            self._forecast_residuals = forecast_errors
-        return self
-
-    def _forecast_errors(self, X, y: np.ndarray, steps: int, groups) -> np.ndarray:
-        """Sorted absolute errors of ``steps``-step forecasts from the rows of
-        ``X`` with known targets, ``(n_origins, steps)``."""
-        if self._fitted_window is None or self.target_channel is None:
-            raise ValueError(
-                "calibrate(steps=...) measures forecast errors, so it needs a "
-                "GRURegressor fitted in series layout with target_channel set."
-            )
-        if y.ndim != 1:
-            raise ValueError(
-                "calibrate(steps=...) needs a 1-D y: the next value of each row."
-            )
-        layout = self._predict_layout(X, groups)
-        x, window = layout.x, layout.window
-        # rows series by series: ``order[p]`` is the p-th, ``first[p]`` the
-        # place of its series' first row, ``left[p]`` the rows after it there
-        if layout.groups is None:
-            order = np.arange(len(x))
-            first = np.zeros(len(x), dtype=np.int64)
-            left = len(x) - 1 - order
-        else:
-            index = layout.groups
-            order = index.order.numpy()
-            first = index.first.numpy()[order]
-            left = (index.length - 1 - index.rank)[order]
-        ahead = np.arange(steps)
-        # an origin needs its next ``steps`` targets known, in its series
-        # (and the rows that carry the other channels' future)
-        unknown = np.r_[0, np.cumsum(np.isnan(y[order]))]
-        end = np.minimum(np.arange(len(x)) + steps, len(x))
-        fits = left >= steps - 1 + (layout.n_channels > 1)
-        origins = np.flatnonzero(fits & (unknown[end] == unknown[: len(x)]))
-        if len(origins) == 0:
-            raise ValueError(
-                f"No row of X has {steps} known targets after it in its "
-                "series: calibrate on more rows or fewer steps."
-            )
-        start = origins[:, None] - window + 1 + np.arange(window)
-        history = order[np.maximum(start, first[origins, None])]
-        windows = x[history].astype(np.float32)
-        future = None
-        if layout.n_channels > 1:
-            future = x[order[origins[:, None] + 1 + ahead]].astype(np.float32)
-        channel = self._target_channel_index(layout)
-        predict = self._predict_windows
-        values = recursive_forecast(predict, windows, steps, channel, future)
-        values = self._unscale_series(values, layout, order[origins])
-        targets = y[order[origins[:, None] + ahead]]
-        return np.sort(np.abs(targets - values), axis=0)
+    """Forecasts of a fitted GRURegressor (see ``forecast``)."""
 
     def _predict_windows(self, windows: torch.Tensor) -> np.ndarray:
         """``predict`` of a batch of whole windows ``(n, window_size, f)``."""
         return self._answer("predict", self._forward(forecast_dataset(windows)))
-
-    def predict_interval(self, X, coverage=0.9, groups=None):
-        """Prediction intervals from the errors measured by :meth:`calibrate`.
-
-        Split conformal: the half-width is the ``ceil((n + 1) * coverage)``-th
-        smallest of the ``n`` absolute calibration errors (per output). If
-        the calibration errors and the new ones are exchangeable (the same
-        kind of data, in no particular order), the interval holds the true
-        value with probability at least ``coverage``. Time series drift
-        breaks that assumption: calibrate on the rows nearest to the new ones.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame
-            In the layout used for ``fit``.
-        coverage : float in (0, 1), default=0.9
-            The share of true values the intervals should hold.
-        {groups}
-
-        Returns
-        -------
-        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
-            Lower and upper bounds, around :meth:`predict`.
-        """
-        check_is_fitted(self)
-        residuals = getattr(self, "_residuals", None)
-        if residuals is None:
-            raise ValueError(
-                "predict_interval needs calibration errors: call "
-                "calibrate(X_cal, y_cal) first, with data the network did not "
-                "fit (e.g. the rows after the training rows)."
-            )
-        half = conformal_half_widths(residuals, coverage)
-        pred = self.predict(X, groups=groups)
-        centre = pred.reshape(len(pred), -1)
-        bounds = np.stack([centre - half, centre + half], axis=-1)
-        return bounds[:, 0] if self._y_ndim == 1 else bounds
 
     def forecast(self, X, steps, *, groups=None, X_future=None, coverage=None):
         """The next ``steps`` values of the target after the history ``X``.
@@ -206,9 +67,11 @@ class ForecastMixin:
             The forecast values. When ``X`` is a DataFrame whose DatetimeIndex
             has a frequency (set, or inferred from its timestamps), a Series
             indexed by the coming timestamps. With several series, a
-            DataFrame with one row per series (indexed by its id) and one
-            column per step. With ``coverage``, a DataFrame with the columns
-            ``forecast``, ``lower`` and ``upper``, one row per step (indexed
+            DataFrame with one row per series (indexed by its id; the index
+            is named as the id level of ``X``'s MultiIndex, else "series")
+            and one column per step from 1. With ``coverage``, a DataFrame
+            with the columns ``forecast``, ``lower`` and ``upper``, one row
+            per step (indexed
             by the coming timestamps, or the step from 1), or per series and
             step.
         """
@@ -240,7 +103,7 @@ class ForecastMixin:
         ids = panel_ids(X, groups)[firsts]
         return pd.DataFrame(
             values,
-            index=pd.Index(ids, name="series"),
+            index=pd.Index(ids, name=_series_name(X)),
             columns=pd.RangeIndex(1, steps + 1, name="step"),
         )
 
@@ -264,10 +127,11 @@ class ForecastMixin:
         else:
             ids = panel_ids(X, groups)[firsts]
             index = pd.MultiIndex.from_product(
-                [ids, range(1, steps + 1)], names=["series", "step"]
+                [ids, range(1, steps + 1)], names=[_series_name(X), "step"]
             )
         flat = values.ravel()
-        bounds = np.tile(half, len(values))
+        scale = self._row_scale(layout, len(layout.x))[np.array(firsts)]
+        bounds = (half * scale).ravel()  # per series, in its units
         return pd.DataFrame(
             {"forecast": flat, "lower": flat - bounds, "upper": flat + bounds},
             index=index,
@@ -319,3 +183,12 @@ def _future_index(X, steps: int) -> pd.DatetimeIndex | None:
     if freq is None:
         return None
     return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
+
+
+def _series_name(X) -> str:
+    """The name of the series level of ``X``'s (id, time) MultiIndex, or
+    ``"series"``."""
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.MultiIndex) and index.names[0] is not None:
+        return str(index.names[0])
+    return "series"

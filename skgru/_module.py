@@ -321,6 +321,16 @@ class GRUNetwork(nn.Module):
         pooled = [_masked_pool(states, mask, how) for how in ("mean", "max")]
         return torch.cat([last, *pooled], dim=1)
 
+    def _head(self, features: torch.Tensor) -> torch.Tensor:
+        """The linear head. With several outputs, each row's outputs are
+        summed on their own: a matrix product's kernel sums a row differently
+        with its place in the batch, so the same sample would get other last
+        bits in another batch. (int8 copies keep their quantized layer.)"""
+        head = self.head
+        if type(head) is not nn.Linear or head.out_features == 1:
+            return head(features)
+        return (features.unsqueeze(1) * head.weight).sum(dim=-1) + head.bias
+
     def forward(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -343,7 +353,7 @@ class GRUNetwork(nn.Module):
             features = torch.cat([features, *stats], dim=1)
         if self.feature_dropout is not None:
             features = self.feature_dropout(features)
-        out = self.head(features)
+        out = self._head(features)
         if revin and self.output_channels.numel():
             out = out * scale[:, self.output_channels] + mean[:, self.output_channels]
         return out

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
 
 from ._architecture import (
     ARCHITECTURE_CONSTRAINTS,
@@ -17,6 +18,14 @@ from ._architecture import (
 from ._base import BaseGRU
 from ._docs import fill_doc
 from ._forecasting import ForecastMixin
+from ._intervals import CALIBRATION_ATTRIBUTES, IntervalMixin
+from ._quantiles import (
+    MedianR2,
+    PinballLoss,
+    check_quantiles,
+    median_index,
+    sorted_outputs,
+)
 from ._series_scaling import measure, row_stats
 from ._stats import column_stats, float32_pair
 from ._validation import Layout, check_float32_range
@@ -24,7 +33,7 @@ from ._windows import to_tensor
 
 
 @fill_doc
-class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
+class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
     """Regression with a GRU, as a scikit-learn estimator.
 
     One prediction per sequence (``window_size=None``) or per row of a series
@@ -42,6 +51,17 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         prediction is mapped back with them (reversible instance
         normalisation, RevIN). This lets a GRU forecast a trending series,
         which a network fed globally standardised values cannot extrapolate.
+    loss : {{"squared_error", "quantile"}}, default="squared_error"
+        What training minimises. "squared_error": the mean squared error;
+        ``predict`` gives the conditional mean. "quantile": the pinball loss
+        of every level of ``quantiles`` at once, one output per level and
+        target; ``predict`` gives the level nearest 0.5 (the median when 0.5
+        is a level), :meth:`predict_quantiles` all of them, sorted so they
+        never cross, and :meth:`predict_interval` the two levels at
+        ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``, conformalised
+        after :meth:`calibrate`.
+    quantiles : array-like of float in (0, 1), default=(0.05, 0.5, 0.95)
+        The levels ``loss="quantile"`` learns; ignored otherwise.
 
     Attributes
     ----------
@@ -70,6 +90,8 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         "_y_mean",
         "_y_scale",
         "_series_y",
+        "_levels",
+        "_quantile_calibration",
         "_residuals",
         "_forecast_residuals",
     )
@@ -78,6 +100,8 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         **BaseGRU._parameter_constraints,
         **ARCHITECTURE_CONSTRAINTS,
         "target_channel": [Integral, str, None],
+        "loss": [StrOptions({"squared_error", "quantile"})],
+        "quantiles": ["array-like"],
     }
 
     def __init__(
@@ -109,6 +133,8 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         instance_norm="auto",
         sample_stats=True,
         target_channel=None,
+        loss="squared_error",
+        quantiles=(0.05, 0.5, 0.95),
     ):
         super().__init__(
             hidden_size=hidden_size,
@@ -138,6 +164,8 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         self.instance_norm = instance_norm
         self.sample_stats = sample_stats
         self.target_channel = target_channel
+        self.loss = loss
+        self.quantiles = quantiles
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -171,6 +199,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         elif reset:
             self._series_y = None
         if reset:
+            self._levels = check_quantiles(self.quantiles)
             self._y_ndim = np.ndim(y)
             self._y_mean, self._y_scale = column_stats(y2)
             if self.target_channel is not None:
@@ -221,14 +250,30 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         mean, std = self._series_y_stats(layout)
         if rows is not None:
             mean, std = mean[rows], std[rows]
+        # one scale per target, also for each quantile of it (a last axis)
         shape = y.shape
-        return (y.reshape(len(y), -1) * std + mean).reshape(shape)
+        y = y.reshape(len(y), mean.shape[1], -1)
+        return (y * std[:, :, None] + mean[:, :, None]).reshape(shape)
 
     def _target_scaling(self) -> tuple[torch.Tensor, torch.Tensor]:
         return float32_pair(self._y_mean, self._y_scale)
 
     def _n_outputs(self, layout: Layout) -> int:
-        return len(self._y_mean)
+        return len(self._y_mean) * self._n_levels()
+
+    def _n_levels(self) -> int:
+        """Outputs per target: one, or one per quantile."""
+        return len(self._levels) if self.loss == "quantile" else 1
+
+    def _criterion(self):
+        if self.loss != "quantile":
+            return super()._criterion()
+        return PinballLoss, {"quantiles": tuple(self._levels.tolist())}
+
+    def _validation_scorer(self):
+        if self.loss != "quantile":
+            return super()._validation_scorer()
+        return MedianR2(len(self._levels), median_index(self._levels))
 
     def _target_channel_index(self, layout: Layout) -> int:
         channel = self.target_channel
@@ -278,7 +323,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         self : GRURegressor
             The fitted estimator.
         """
-        for attr in ("_residuals", "_forecast_residuals"):  # another network's
+        for attr in CALIBRATION_ATTRIBUTES:  # another network's
             self.__dict__.pop(attr, None)
         self._fit(X, y, groups=groups)
         return self
@@ -307,7 +352,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         self : GRURegressor
             The updated estimator.
         """
-        for attr in ("_residuals", "_forecast_residuals"):  # another network's
+        for attr in CALIBRATION_ATTRIBUTES:  # another network's
             self.__dict__.pop(attr, None)
         self._fit(X, y, incremental=True, groups=groups)
         return self
@@ -326,9 +371,12 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions, float64.
         """
-        layout = self._predict_layout(X, groups)
+        return self._predict_from(self._predict_layout(X, groups))
+
+    def _predict_from(self, layout: Layout, method: str = "predict") -> np.ndarray:
+        """``method``'s answer for the samples of a validated ``layout``."""
         outputs = self._forward(self._dataset(layout, None))
-        return self._unscale_series(self._answer("predict", outputs), layout)
+        return self._unscale_series(self._answer(method, outputs), layout)
 
     def score(self, X, y, sample_weight=None, groups=None):
         """R² of :meth:`predict` on ``X`` against ``y``.
@@ -353,6 +401,17 @@ class GRURegressor(RegressorMixin, ForecastMixin, BaseGRU):
 
     def _answer(self, method: str, outputs: np.ndarray) -> np.ndarray:
         y = outputs.astype(np.float64)
-        y *= self._y_scale
-        y += self._y_mean
+        if self.loss == "quantile":  # (n, n_targets, n_quantiles), sorted
+            y = sorted_outputs(y, len(self._levels))
+            y *= self._y_scale[:, None]
+            y += self._y_mean[:, None]
+            if method == "predict":
+                y = y[..., median_index(self._levels)]
+            elif self._y_ndim == 1:
+                return y[:, 0]
+            else:
+                return y
+        else:
+            y *= self._y_scale
+            y += self._y_mean
         return y.ravel() if self._y_ndim == 1 else y

@@ -14,7 +14,12 @@ from skgru import (
     SlidingWindowTransformer,
 )
 
-SEQUENCE_LAYOUT = [GRURegressor(), GRUClassifier(), GRUAnomalyDetector()]
+SEQUENCE_LAYOUT = [
+    GRURegressor(),
+    GRURegressor(loss="quantile"),
+    GRUClassifier(),
+    GRUAnomalyDetector(),
+]
 SERIES_LAYOUT = [
     GRURegressor(window_size=3),
     GRUClassifier(window_size=3),

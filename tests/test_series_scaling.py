@@ -127,3 +127,20 @@ def test_a_detector_scores_a_larger_twin_series_alike():
     det = _fit(GRUAnomalyDetector(**SMALL), X, groups=ids)
     scores = det.score_samples(X, groups=ids)
     assert_float32_close(scores[ids == "large"], scores[ids == "small"], rtol=1e-4)
+
+
+def test_intervals_of_each_series_are_in_its_own_units():
+    # calibration errors pooled in raw units would give the small series the
+    # large one's widths; in per-series units each width scales with its series
+    X, y, ids = _twin_panel(n=150)
+    time = np.tile(np.arange(150), 2)
+    reg = GRURegressor(**SMALL, target_channel=0)
+    _fit(reg, X[time < 90], y[time < 90], groups=ids[time < 90])
+    y_cal = np.where(time >= 90, y, np.nan)
+    reg.calibrate(X, y_cal, groups=ids, steps=4)
+    bounds = reg.predict_interval(X, groups=ids)
+    width = bounds[:, 1] - bounds[:, 0]
+    assert_float32_close(width[ids == "large"], 1e6 * width[ids == "small"], 1e-5)
+    out = reg.forecast(X, 4, groups=ids, coverage=0.9)
+    span = (out["upper"] - out["lower"]).unstack()
+    assert_float32_close(span.loc["large"], 1e6 * span.loc["small"], 1e-5)

@@ -396,6 +396,12 @@ def to_onnx(est, path=None):
         raise TypeError(f"to_onnx exports skgru estimators, not {type(est).__name__}.")
     check_is_fitted(est)
     est._check_global_scaling("to_onnx")
+    if getattr(est, "loss", None) == "quantile":
+        raise ValueError(
+            "to_onnx exports the GRURegressor's mean prediction; a model fitted "
+            "with loss='quantile' (several sorted outputs per target) is not "
+            "supported: use predict_quantiles in Python."
+        )
     if getattr(est, "_quantized", False):
         raise TypeError(
             "This estimator was quantized with skgru.export.quantize, whose "
