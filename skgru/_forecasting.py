@@ -20,7 +20,6 @@ from ._forecast import (
     recursive_forecast,
 )
 from ._forecast import dataset as forecast_dataset
-from ._series_scaling import standardise
 from ._validation import Layout, check_float32_range, panel_ids
 
 
@@ -52,8 +51,10 @@ class ForecastMixin:
         X_future : array-like or DataFrame of shape (steps, n_features), default=None
             The known future of the other channels (calendar, set-points),
             one row per step; its ``target_channel`` column is ignored.
-            Required when ``X`` has channels besides the target; not
-            supported with several series yet.
+            Required when ``X`` has channels besides the target. With several
+            series: a DataFrame with an (id, time) MultiIndex (each series'
+            first ``steps`` rows are used), or an array of shape
+            ``(n_series, steps, n_features)`` in sorted id order.
         coverage : float in (0, 1), default=None
             Also give split conformal intervals per step, from the forecast
             errors that ``calibrate(X_cal, y_cal, steps=...)`` measured
@@ -85,10 +86,11 @@ class ForecastMixin:
             )
         layout = self._predict_layout(X, groups)
         channel = self._target_channel_index(layout)
-        future = self._future(X_future, steps, layout)
+        future = self._future(X_future, steps, layout, X, groups)
         if future is not None and layout.series_stats is not None:
-            mean, std, _ = layout.series_stats  # one series: X_future's
-            future = standardise(future, mean, std, np.zeros(steps, np.intp))
+            mean, std, _ = layout.series_stats  # per series, in sorted id order
+            future = (future - mean[:, None, :]) / std[:, None, :]
+            future = future.astype(np.float32)
         windows, firsts = last_windows(layout.x, layout.window, layout.groups)
         predict = self._predict_windows
         values = recursive_forecast(predict, windows, steps, channel, future)
@@ -137,22 +139,20 @@ class ForecastMixin:
             index=index,
         )
 
-    def _future(self, X_future, steps: int, layout: Layout) -> np.ndarray | None:
-        """``X_future`` checked: ``(steps, n_features)`` float32, or None."""
+    def _future(
+        self, X_future, steps: int, layout: Layout, X, groups
+    ) -> np.ndarray | None:
+        """``X_future`` checked: ``(n_series, steps, n_features)`` float64 (the
+        series in sorted id order), or None."""
         n_channels = layout.n_channels
         if X_future is None:
             if n_channels > 1:
                 raise ValueError(
                     f"X has {n_channels} channels: forecast needs X_future, the "
                     f"known future of the channels besides the target, {steps} "
-                    f"rows of {n_channels} columns."
+                    f"rows of {n_channels} columns per series."
                 )
             return None
-        if layout.groups is not None:
-            raise ValueError(
-                "X_future with several series (groups) is not supported yet: "
-                "forecast each series on its own."
-            )
         names = getattr(self, "feature_names_in_", None)
         columns = getattr(X_future, "columns", None)
         if names is not None and columns is not None and list(columns) != list(names):
@@ -160,15 +160,52 @@ class ForecastMixin:
                 f"X_future has columns {list(columns)}, but X had "
                 f"{list(names)}: pass the same columns in the same order."
             )
-        future = check_array(X_future, dtype=np.float64, input_name="X_future")
-        if future.shape[1] != n_channels or len(future) < steps:
+        if layout.groups is None:
+            parts = [check_array(X_future, dtype=np.float64, input_name="X_future")]
+        else:
+            parts = _series_futures(X_future, np.unique(panel_ids(X, groups)))
+        for part in parts:
+            if part.ndim != 2 or part.shape[1] != n_channels or len(part) < steps:
+                raise ValueError(
+                    f"X_future has a series of shape {part.shape}, but "
+                    f"forecasting {steps} steps of a series of {n_channels} "
+                    f"channels needs at least ({steps}, {n_channels}) per series."
+                )
+        future = np.stack([part[:steps] for part in parts])
+        check_float32_range(future.reshape(-1, n_channels), "X_future")
+        return future
+
+
+def _series_futures(X_future, ids: np.ndarray) -> list[np.ndarray]:
+    """Each series' rows of ``X_future``, in the order of ``ids``: from a
+    DataFrame with an (id, time) MultiIndex, or an array of shape
+    ``(n_series, steps, n_features)`` already in that order."""
+    index = getattr(X_future, "index", None)
+    if isinstance(index, pd.MultiIndex) and index.nlevels == 2:
+        level = index.get_level_values(0)
+        missing = [str(i) for i in ids if not (level == i).any()]
+        if missing:
             raise ValueError(
-                f"X_future has shape {future.shape}, but forecasting {steps} "
-                f"steps of a series of {n_channels} channels needs at least "
-                f"({steps}, {n_channels})."
+                f"X_future has no rows for the series {missing[:5]}: give the "
+                "known future of every series of X."
             )
-        check_float32_range(future, "X_future")
-        return future[:steps].astype(np.float32)
+        return [
+            check_array(X_future[level == i], dtype=np.float64, input_name="X_future")
+            for i in ids
+        ]
+    future = np.asarray(X_future, dtype=np.float64)
+    if future.ndim == 2 and len(ids) == 1:  # one series: its rows
+        future = future[None]
+    if future.ndim != 3 or len(future) != len(ids):
+        raise ValueError(
+            f"With several series, X_future must be a DataFrame with an (id, "
+            f"time) MultiIndex, or an array of shape (n_series, steps, "
+            f"n_features) with the series in sorted id order ({len(ids)} "
+            f"series here); got shape {future.shape}."
+        )
+    if not np.isfinite(future).all():
+        raise ValueError("X_future contains NaN or infinity.")
+    return list(future)
 
 
 def _future_index(X, steps: int) -> pd.DatetimeIndex | None:

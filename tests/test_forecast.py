@@ -12,11 +12,11 @@ from skgru.datasets import load_airline
 SMALL = dict(hidden_size=8, max_iter=5, random_state=0)
 
 
-def fitted(X, y, **params):
+def fitted(X, y, groups=None, **params):
     reg = GRURegressor(**{**SMALL, **params})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return reg.fit(X, y)
+        return reg.fit(X, y, groups=groups)
 
 
 def airline():
@@ -131,3 +131,45 @@ def test_a_dated_history_gives_dated_forecasts():
     plain = reg.forecast(undated, 3)
     assert isinstance(plain, np.ndarray)
     np.testing.assert_array_equal(got.to_numpy(), plain)
+
+
+def test_several_series_take_their_own_known_future():
+    rng = np.random.default_rng(0)
+    n, ids_all = 120, np.repeat(["a", "b", "c"], 120)
+    calendar = np.tile(np.arange(12.0), 30)
+    level = np.repeat([1.0, 50.0, 900.0], n)
+    noise = 0.01 * rng.normal(size=3 * n)
+    X = np.c_[level * (1 + 0.1 * np.sin(calendar) + noise), calendar]
+    time = np.tile(np.arange(n), 3)
+    history = time < 110
+    y = np.roll(X[:, 0], -1)
+    keep = time < 109  # targets within each series
+    reg = fitted(X[keep], y[keep], ids_all[keep], window_size=12, target_channel=0)
+    future = X[~history]  # 10 rows per series, series by series
+    frame = pd.DataFrame(
+        future,
+        index=pd.MultiIndex.from_arrays([ids_all[~history], time[~history]]),
+    )
+    got = reg.forecast(X[history], 6, groups=ids_all[history], X_future=frame)
+    # the same as a 3-D array in sorted id order, and as each series alone
+    stacked = future.reshape(3, 10, 2)
+    np.testing.assert_array_equal(
+        reg.forecast(X[history], 6, groups=ids_all[history], X_future=stacked), got
+    )
+    for k, s in enumerate("abc"):
+        rows = history & (ids_all == s)
+        alone = reg.forecast(X[rows], 6, groups=ids_all[rows], X_future=stacked[k])
+        assert_float32_close(alone.loc[s].to_numpy(), got.loc[s].to_numpy(), 1e-6)
+    # each series reads its own future: changing b's changes b's forecast only
+    changed = stacked.copy()
+    changed[1, :, 1] += 5
+    moved = reg.forecast(X[history], 6, groups=ids_all[history], X_future=changed)
+    assert (moved.loc["b"] != got.loc["b"]).any()
+    pd.testing.assert_series_equal(moved.loc["a"], got.loc["a"])
+    two = frame.loc[["a", "b"]]
+    with pytest.raises(ValueError, match="no rows for the series \\['c'\\]"):
+        reg.forecast(X[history], 6, groups=ids_all[history], X_future=two)
+    with pytest.raises(ValueError, match="sorted id order \\(3 series here\\)"):
+        reg.forecast(X[history], 6, groups=ids_all[history], X_future=future)
+    with pytest.raises(ValueError, match="at least \\(12, 2\\) per series"):
+        reg.forecast(X[history], 12, groups=ids_all[history], X_future=frame)
