@@ -33,17 +33,21 @@ def last_windows(
     """The last ``window`` rows of each series, ``(n_series, window, f)``
     float32, padded with the series' first row when it is shorter; and the
     first row of each series (to name them)."""
-    if groups is None:
-        runs = [np.arange(len(x))]
-    else:
-        order = groups.order.numpy()
-        starts = np.flatnonzero(groups.rank[order] == 0)
-        runs = np.split(order, starts[1:])
+    runs = series_rows(len(x), groups)
     windows = np.empty((len(runs), window, x.shape[1]), np.float32)
     for k, rows in enumerate(runs):
         tail = rows[-window:]
         windows[k] = x[np.r_[np.repeat(tail[:1], window - len(tail)), tail]]
     return windows, [int(rows[0]) for rows in runs]
+
+
+def series_rows(n: int, groups: GroupIndex | None) -> list[np.ndarray]:
+    """The rows of each series, in time order, the series in sorted id order."""
+    if groups is None:
+        return [np.arange(n)]
+    order = groups.order.numpy()
+    starts = np.flatnonzero(groups.rank[order] == 0)
+    return np.split(order, starts[1:])
 
 
 def recursive_forecast(

@@ -18,6 +18,7 @@ from ._forecast import (
     conformal_half_widths,
     last_windows,
     recursive_forecast,
+    series_rows,
 )
 from ._forecast import dataset as forecast_dataset
 from ._validation import Layout, check_float32_range, panel_ids
@@ -72,9 +73,10 @@ class ForecastMixin:
             is named as the id level of ``X``'s MultiIndex, else "series")
             and one column per step from 1. With ``coverage``, a DataFrame
             with the columns ``forecast``, ``lower`` and ``upper``, one row
-            per step (indexed
-            by the coming timestamps, or the step from 1), or per series and
-            step.
+            per step (indexed by the coming timestamps, or the step from 1),
+            or per series and step (indexed by id and the coming timestamps
+            of that series when ``X`` has an (id, time) MultiIndex whose
+            times have a frequency, else by id and step).
         """
         check_is_fitted(self)
         steps = check_steps(steps)
@@ -128,9 +130,11 @@ class ForecastMixin:
                 index = pd.RangeIndex(1, steps + 1, name="step")
         else:
             ids = panel_ids(X, groups)[firsts]
-            index = pd.MultiIndex.from_product(
-                [ids, range(1, steps + 1)], names=[_series_name(X), "step"]
-            )
+            index = _panel_future_index(X, layout, ids, steps)
+            if index is None:
+                index = pd.MultiIndex.from_product(
+                    [ids, range(1, steps + 1)], names=[_series_name(X), "step"]
+                )
         flat = values.ravel()
         scale = self._row_scale(layout, len(layout.x))[np.array(firsts)]
         bounds = (half * scale).ravel()  # per series, in its units
@@ -220,6 +224,30 @@ def _future_index(X, steps: int) -> pd.DatetimeIndex | None:
     if freq is None:
         return None
     return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
+
+
+def _panel_future_index(X, layout: Layout, ids, steps: int) -> pd.MultiIndex | None:
+    """(id, timestamp) of the ``steps`` rows after each series, when ``X``
+    has an (id, time) MultiIndex whose times have a frequency in every series
+    (inferred from three or more timestamps)."""
+    index = getattr(X, "index", None)
+    if not isinstance(index, pd.MultiIndex) or index.nlevels != 2:
+        return None
+    times = index.get_level_values(1)
+    if not isinstance(times, pd.DatetimeIndex):
+        return None
+    coming = []
+    for rows in series_rows(len(times), layout.groups):
+        stamps = times[rows]
+        freq = pd.infer_freq(stamps) if len(stamps) >= 3 else None
+        if freq is None:
+            return None
+        coming.append(pd.date_range(stamps[-1], periods=steps + 1, freq=freq)[1:])
+    name = index.names[1] if index.names[1] is not None else "time"
+    return pd.MultiIndex.from_arrays(
+        [np.repeat(ids, steps), coming[0].append(coming[1:])],
+        names=[_series_name(X), name],
+    )
 
 
 def _series_name(X) -> str:

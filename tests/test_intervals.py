@@ -1,6 +1,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
@@ -164,3 +165,30 @@ def test_panel_forecast_errors_pool_each_series_alone_and_cover():
         )
         inside.append((got["lower"] <= truth) & (truth <= got["upper"]))
     assert 0.85 <= np.mean(inside) <= 0.95
+
+
+def test_panel_forecast_intervals_are_dated_per_series():
+    X, y, ids, time = ar1_panel(n_series=2, length=200, seed=3)
+    start = {0: "2024-01-01", 1: "2024-03-01"}
+    stamps = np.concatenate(
+        [pd.date_range(start[s], periods=200, freq="D") for s in (0, 1)]
+    )
+    names = np.where(ids == 0, "north", "south")
+    frame = pd.DataFrame(
+        {"value": X[:, 0]},
+        index=pd.MultiIndex.from_arrays([names, stamps], names=["site", "day"]),
+    )
+    reg = GRURegressor(window_size=8, hidden_size=8, max_iter=5, target_channel=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(frame[time < 150], y[time < 150])
+    reg.calibrate(frame, np.where(time >= 150, y, np.nan), steps=3)
+    out = reg.forecast(frame, 3, coverage=0.9)
+    assert out.index.names == ["site", "day"]
+    assert list(out.loc["south"].index) == list(
+        pd.date_range("2024-09-17", periods=3, freq="D")
+    )
+    assert (out["lower"] <= out["forecast"]).all()
+    wide = reg.forecast(frame, 3)
+    assert wide.index.name == "site"
+    np.testing.assert_allclose(wide.to_numpy().ravel(), out["forecast"].to_numpy())
