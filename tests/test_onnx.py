@@ -38,6 +38,16 @@ SERIES_CASES = [
         id="reg-2layers-bidirectional-multioutput",
     ),
     pytest.param(
+        GRURegressor(window_size=12, target_channel=0, loss="quantile", **SMALL),
+        lambda X: X[:, 0] * 50 + 100,
+        id="reg-quantiles-revin",
+    ),
+    pytest.param(
+        GRURegressor(window_size=12, loss="quantile", quantiles=(0.1, 0.9), **SMALL),
+        lambda X: X * 2,
+        id="reg-quantiles-multioutput",
+    ),
+    pytest.param(
         GRUClassifier(window_size=12, **SMALL),
         lambda X: np.where(
             X[:, 0] > 0.5, "high", np.where(X[:, 0] < -0.5, "low", "mid")
@@ -106,6 +116,8 @@ def test_series_graph_matches_skgru_on_held_back_rows(est, y_of, batch):
         GRUClassifier: ["predict", "predict_proba"],
         GRUAnomalyDetector: ["score_samples", "decision_function", "predict"],
     }[type(est)]
+    if getattr(est, "loss", None) == "quantile":
+        expected = ["predict", "predict_quantiles"]
     assert sorted(names) == sorted(expected)
 
 

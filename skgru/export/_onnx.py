@@ -314,6 +314,8 @@ def _outputs(g: _Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
             "predict": (labels, classes.dtype, ["batch"]),
             "predict_proba": (proba, np.float32, ["batch", len(classes)]),
         }
+    if getattr(est, "loss", None) == "quantile":
+        return _quantile_outputs(g, est, out)
     pred = g.op(
         "Add",
         g.op("Mul", out, g.const(est._y_scale, "y_scale")),
@@ -323,6 +325,39 @@ def _outputs(g: _Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
         pred = g.op("Reshape", pred, g.const([-1], "shape", np.int64))
         return {"predict": (pred, np.float32, ["batch"])}
     return {"predict": (pred, np.float32, ["batch", len(est._y_mean)])}
+
+
+def _quantile_outputs(g: _Graph, est, out: str) -> dict:
+    """``loss="quantile"``: each target's levels sorted (TopK, ascending) and
+    scaled back, and ``predict``, the level nearest 0.5."""
+    from .._quantiles import median_index
+
+    n_targets, n_levels = len(est._y_mean), len(est._levels)
+    levels = g.op("Reshape", out, g.const([-1, n_targets, n_levels], "by", np.int64))
+    count = g.const([n_levels], "levels", np.int64)
+    levels, _ = g.op("TopK", levels, count, axis=2, largest=0, sorted=1, outputs=2)
+    levels = g.op(
+        "Add",
+        g.op("Mul", levels, g.const(est._y_scale[:, None], "y_scale")),
+        g.const(est._y_mean[:, None], "y_mean"),
+    )
+    middle = g.const(np.int64(median_index(est._levels)), "median", np.int64)
+    pred = g.op("Gather", levels, middle, axis=2)
+    if est._y_ndim == 1:
+        pred = g.op("Reshape", pred, g.const([-1], "shape", np.int64))
+        levels = g.op("Reshape", levels, g.const([-1, n_levels], "one", np.int64))
+        return {
+            "predict": (pred, np.float32, ["batch"]),
+            "predict_quantiles": (levels, np.float32, ["batch", n_levels]),
+        }
+    return {
+        "predict": (pred, np.float32, ["batch", n_targets]),
+        "predict_quantiles": (
+            levels,
+            np.float32,
+            ["batch", n_targets, n_levels],
+        ),
+    }
 
 
 def input_steps(est) -> int | None:
@@ -345,7 +380,9 @@ def to_onnx(est, path=None):
     estimator's methods give for them: the input standardisation, the
     per-window normalisation (``target_channel``, the detector), every GRU
     layer, the linear head and the inverse target scaling, softmax and labels
-    for the classifier, and the score, decision and label for the detector.
+    for the classifier, the sorted levels (``predict_quantiles``) and their
+    median for the regressor with ``loss="quantile"``, and the score,
+    decision and label for the detector.
     Its outputs are named after those methods.
 
     The input ``"X"`` has shape ``(batch, steps, n_features)``, the batch
@@ -396,12 +433,6 @@ def to_onnx(est, path=None):
         raise TypeError(f"to_onnx exports skgru estimators, not {type(est).__name__}.")
     check_is_fitted(est)
     est._check_global_scaling("to_onnx")
-    if getattr(est, "loss", None) == "quantile":
-        raise ValueError(
-            "to_onnx exports the GRURegressor's mean prediction; a model fitted "
-            "with loss='quantile' (several sorted outputs per target) is not "
-            "supported: use predict_quantiles in Python."
-        )
     if getattr(est, "_quantized", False):
         raise TypeError(
             "This estimator was quantized with skgru.export.quantize, whose "
