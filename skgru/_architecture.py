@@ -39,6 +39,8 @@ PREVIOUS_VALUES: dict = {
     # GRURegressor: the mean squared error
     "loss": "squared_error",
     "quantiles": (0.05, 0.5, 0.95),
+    # one network
+    "ensemble_size": 1,
 }
 
 ARCHITECTURE_CONSTRAINTS: dict = {
@@ -48,6 +50,7 @@ ARCHITECTURE_CONSTRAINTS: dict = {
     "conv_kernel_sizes": [tuple, list],
     "instance_norm": ["boolean", StrOptions({"both", "auto"})],
     "sample_stats": ["boolean"],
+    "ensemble_size": [Interval(Integral, 1, None, closed="left")],
 }
 
 ARCHITECTURE_PARAMETERS = """\
@@ -87,7 +90,13 @@ pooling : {"last", "mean", "max", "concat"}, default="concat"
         per-channel mean and log standard deviation that the normalisation
         removed, so that level and amplitude still count where they tell the
         classes apart, while the GRU reads only the normalised shape.
-        Without ``instance_norm`` it does nothing."""
+        Without ``instance_norm`` it does nothing.
+    ensemble_size : int, default=1
+        Networks trained side by side, from different initial weights, each
+        on its own loss; predictions are the mean of their outputs (of the
+        logits, for the classifier). Averaging removes much of the variance
+        that a small training set leaves in one network, at
+        ``ensemble_size`` times the cost of one."""
 
 
 def _check_sizes(est, name: str) -> list[int]:
@@ -139,4 +148,5 @@ def architecture_kwargs(est, layout: Layout) -> dict:
         stats_features=bool(norm and est.sample_stats),
         feature_dropout=float(est.dropout),
         keep_standardised=norm == "both",
+        **({"members": est.ensemble_size} if est.ensemble_size > 1 else {}),
     )

@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._architecture import PREVIOUS_VALUES
+from ._ensemble import GRUEnsemble, MemberLoss
 from ._inference import forward_all
 from ._module import GRUNetwork
 from ._net import (
@@ -459,13 +460,18 @@ class BaseGRU(BaseEstimator):
     def _new_net(self, seed: int, device: str | None = None):
         """The initialised skorch net, with a new network of ``_network_kwargs``."""
         criterion, criterion_kwargs = self._criterion()
+        module = GRUNetwork
+        if self._network_kwargs.get("members", 1) > 1:  # ensemble_size
+            module = GRUEnsemble
+            criterion_kwargs = {"base": criterion, **criterion_kwargs}
+            criterion = MemberLoss
         stopper = StopWhenConverged(
             "valid_loss" if self.early_stopping else "train_loss",
             self.tol,
             self.n_iter_no_change,
         )
         net = build_net(
-            GRUNetwork,
+            module,
             self._network_kwargs,
             criterion,
             criterion_kwargs=criterion_kwargs,

@@ -101,6 +101,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         conv_kernel_sizes=(8, 5, 3),
         instance_norm="auto",
         sample_stats=True,
+        ensemble_size=1,
         class_weight=None,
     ):
         super().__init__(
@@ -130,6 +131,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
         self.conv_kernel_sizes = conv_kernel_sizes
         self.instance_norm = instance_norm
         self.sample_stats = sample_stats
+        self.ensemble_size = ensemble_size
         self.class_weight = class_weight
 
     def __sklearn_tags__(self):

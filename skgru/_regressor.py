@@ -132,6 +132,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         conv_kernel_sizes=(8, 5, 3),
         instance_norm="auto",
         sample_stats=True,
+        ensemble_size=1,
         target_channel=None,
         loss="squared_error",
         quantiles=(0.05, 0.5, 0.95),
@@ -163,6 +164,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         self.conv_kernel_sizes = conv_kernel_sizes
         self.instance_norm = instance_norm
         self.sample_stats = sample_stats
+        self.ensemble_size = ensemble_size
         self.target_channel = target_channel
         self.loss = loss
         self.quantiles = quantiles

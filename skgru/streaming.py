@@ -84,6 +84,8 @@ class Stream:
                 )
             elif module.gru.bidirectional:
                 why = "a bidirectional GRU reads each sequence backwards too"
+            elif hasattr(module, "members"):
+                why = "it averages several networks (ensemble_size above 1)"
             else:
                 why = (
                     "its output layer reads more than the GRU's last state "

@@ -17,6 +17,7 @@ from skgru import (
 SEQUENCE_LAYOUT = [
     GRURegressor(),
     GRURegressor(loss="quantile"),
+    GRUClassifier(ensemble_size=2),
     GRUClassifier(),
     GRUAnomalyDetector(),
 ]

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from .._ensemble import GRUEnsemble
 from .._module import WINDOW_VAR_EPS, GRUNetwork
 from .._scores import UNIT_FLOOR
 
@@ -90,8 +91,17 @@ def _gru_weights(gru: torch.nn.GRU, layer: int) -> tuple[np.ndarray, ...]:
     return np.stack(w), np.stack(r), np.stack(b)
 
 
-def _network(g: _Graph, module: GRUNetwork, x: str) -> str:
-    """The graph of ``module.forward`` on raw windows ``x`` (batch, time, f)."""
+def _network(g: _Graph, module, x: str) -> str:
+    """The graph of ``module.forward`` on raw windows ``x`` (batch, time, f):
+    one network's, or the mean of an ensemble's members'."""
+    if isinstance(module, GRUEnsemble):
+        outputs = [_member(g, member, x) for member in module.members]
+        return g.op("Div", g.op("Sum", *outputs), g.const(len(outputs)))
+    return _member(g, module, x)
+
+
+def _member(g: _Graph, module: GRUNetwork, x: str) -> str:
+    """The graph of one :class:`GRUNetwork`'s ``forward``."""
     x_mean = module.x_mean.detach().cpu().numpy()
     x_scale = module.x_scale.detach().cpu().numpy()
     xs = g.op("Div", g.op("Sub", x, g.const(x_mean, "x_mean")), g.const(x_scale))
