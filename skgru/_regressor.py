@@ -234,10 +234,13 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         ids = layout.series_ids
         if y2 is None and not np.isin(np.unique(ids), self._series_y[0]).all():
             raise ValueError(
-                "X holds a series that fit did not see, and with "
-                "scaling='per_series' and no target_channel its targets' scale "
-                "is unknown: predict only the series fit saw, or set "
-                "target_channel."
+                "X holds a series that fit did not see (or groups were not "
+                "given), and this model standardised each series' targets on "
+                "its own with no target_channel, so that series' target scale "
+                "is unknown: pass groups (the series ids of X's rows, e.g. "
+                "routed with set_predict_request(groups=True)), predict only "
+                "series fit saw, or refit with target_channel or "
+                "scaling='global'."
             )
         y_mean, y_std, y_series = row_stats(self._series_y, y2, ids)
         return y_mean[y_series], y_std[y_series]

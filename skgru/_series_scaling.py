@@ -5,26 +5,23 @@ standard deviation per column, measured on the rows ``fit`` saw; a series
 that ``fit`` did not see is standardised by the statistics of the rows it
 comes with. A fitted table is a plain tuple ``(ids, mean, std)`` (sorted
 ids, ``(n_series, n_columns)`` float64 statistics), so that it saves safely.
+Statistics and the standardised float32 copy are computed chunk by chunk, in
+a fixed number of passes whatever the number of series.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._stats import STATS_CHUNK_ROWS, column_stats
+from ._stats import STATS_CHUNK_ROWS
 
 Table = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def measure(values: np.ndarray, groups: np.ndarray) -> Table:
     """``(ids, mean, std)`` of every column of each series of ``values``."""
-    ids, inverse = np.unique(groups, return_inverse=True)
-    inverse = inverse.ravel()
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.cumsum(np.bincount(inverse, minlength=len(ids)))[:-1]
-    stats = [column_stats(values[rows]) for rows in np.split(order, bounds)]
-    mean = np.array([m for m, _ in stats]).reshape(len(ids), -1)
-    std = np.array([s for _, s in stats]).reshape(len(ids), -1)
+    ids, series = np.unique(groups, return_inverse=True)
+    mean, std = _stats(values, series.ravel(), len(ids))
     return ids, mean, std
 
 
@@ -45,14 +42,14 @@ def row_stats(
         ids, series = np.unique(groups, return_inverse=True)
         series = series.ravel()
         known = np.isin(ids, fitted_ids)
-    mean = np.empty((len(known), fitted_mean.shape[1]))
-    std = np.empty_like(mean)
+    if known.all():
+        where = np.searchsorted(fitted_ids, ids)
+        return fitted_mean[where], fitted_std[where], series
+    mean, std = _stats(values, series, len(known))  # the new series' own
     if known.any():
         where = np.searchsorted(fitted_ids, ids[known])
         mean[known] = fitted_mean[where]
         std[known] = fitted_std[where]
-    for k in np.flatnonzero(~known):
-        mean[k], std[k] = column_stats(values[series == k])
     return mean, std, series
 
 
@@ -65,3 +62,34 @@ def standardise(
         part = slice(i, i + STATS_CHUNK_ROWS)
         out[part] = (values[part] - mean[series[part]]) / std[series[part]]
     return out
+
+
+def _stats(
+    values: np.ndarray, series: np.ndarray, n_series: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation ``(n_series, k)`` of each series' rows, in
+    float64 (two passes: the mean, then the squared deviations from it); a
+    constant column gets a standard deviation of 1, as ``column_stats``."""
+    values = values.reshape(len(values), -1)
+    k = values.shape[1]
+    counts = np.bincount(series, minlength=n_series).astype(np.float64)[:, None]
+    total = np.zeros((n_series, k))
+    squares = np.zeros((n_series, k))
+    chunks = range(0, len(values), STATS_CHUNK_ROWS)
+    for i in chunks:
+        part = slice(i, i + STATS_CHUNK_ROWS)
+        for j in range(k):
+            total[:, j] += np.bincount(
+                series[part], weights=values[part, j], minlength=n_series
+            )
+    mean = total / np.maximum(counts, 1)
+    for i in chunks:
+        part = slice(i, i + STATS_CHUNK_ROWS)
+        deviations = (values[part] - mean[series[part]]) ** 2
+        for j in range(k):
+            squares[:, j] += np.bincount(
+                series[part], weights=deviations[:, j], minlength=n_series
+            )
+    std = np.sqrt(squares / np.maximum(counts, 1))
+    std[~(std > 1e-12)] = 1.0
+    return mean, std

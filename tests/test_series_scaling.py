@@ -50,6 +50,20 @@ def test_measure_and_row_stats_take_fitted_series_and_measure_new_ones():
     np.testing.assert_array_equal(series, [0, 0, 0, 0])
 
 
+def test_statistics_per_series_equal_each_series_alone():
+    from skgru._stats import column_stats
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(500, 3)) * [1.0, 1e4, 0.0] + [0.0, 5e6, 7.0]
+    groups = rng.choice(["x", "y", "z", "w"], size=500)
+    ids, mean, std = measure(values, groups)
+    for k, g in enumerate(ids):
+        expected_mean, expected_std = column_stats(values[groups == g])
+        np.testing.assert_allclose(mean[k], expected_mean, rtol=1e-12)
+        np.testing.assert_allclose(std[k], expected_std, rtol=1e-9)
+    assert (std[:, 2] == 1.0).all()  # a constant column
+
+
 @pytest.mark.parametrize("target_channel", [0, None])
 def test_a_series_a_million_times_larger_gets_the_same_predictions_scaled(
     target_channel,
