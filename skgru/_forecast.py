@@ -54,30 +54,37 @@ def recursive_forecast(
     predict: Callable[[torch.Tensor], np.ndarray],
     windows: np.ndarray,
     steps: int,
-    channel: int,
+    channel: int | list[int],
     future: np.ndarray | None,
 ) -> np.ndarray:
-    """``(n_series, steps)``: the next values of ``channel`` after each window.
+    """The next values after each window, fed back as they come.
 
-    ``predict`` maps windows ``(n, window, f)`` to predictions ``(n,)`` or
-    ``(n, horizon)`` (the next ``horizon`` values); ``future`` holds the
-    other channels of the coming rows, ``(steps, f)`` for every series or
-    ``(n_series, steps, f)``, or is None when the target is the only channel.
+    ``predict`` maps windows ``(n, window, f)`` to predictions. With one
+    ``channel``: ``(n,)`` or ``(n, horizon)`` (its next ``horizon`` values),
+    and the result is ``(n_series, steps)``. With a list of channels: one
+    value per channel, each step one row, and the result is
+    ``(n_series, steps, len(channel))``. ``future`` holds the other channels
+    of the coming rows, ``(steps, f)`` for every series or
+    ``(n_series, steps, f)``, or is None when every channel is predicted.
     """
     windows = windows.copy()
     n_series, window, n_channels = windows.shape
-    out = np.empty((n_series, steps))
+    several = isinstance(channel, list)
+    out = np.empty((n_series, steps, len(channel)) if several else (n_series, steps))
     done = 0
     while done < steps:
         pred = np.asarray(predict(torch.from_numpy(windows)), dtype=np.float64)
-        pred = pred.reshape(n_series, -1)[:, : steps - done]
+        if several:  # one row of every fed channel
+            pred = pred.reshape(n_series, 1, len(channel))
+        else:  # the next values of one channel
+            pred = pred.reshape(n_series, -1)[:, : steps - done, None]
         block = pred.shape[1]
         rows = np.zeros((n_series, block, n_channels), np.float32)
         if future is not None:
             rows[:] = future[..., done : done + block, :]
-        rows[:, :, channel] = pred
+        rows[:, :, channel] = pred if several else pred[..., 0]
         windows = np.concatenate([windows, rows], axis=1)[:, -window:]
-        out[:, done : done + block] = pred
+        out[:, done : done + block] = pred if several else pred[..., 0]
         done += block
     return out
 

@@ -7,6 +7,8 @@ errors ``calibrate`` measured (see ``_intervals``).
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
 import torch
@@ -31,7 +33,9 @@ class ForecastMixin:
         """``predict`` of a batch of whole windows ``(n, window_size, f)``."""
         return self._answer("predict", self._forward(forecast_dataset(windows)))
 
-    def forecast(self, X, steps, *, groups=None, X_future=None, coverage=None):
+    def forecast(
+        self, X, steps, *, groups=None, X_future=None, coverage=None, channels=None
+    ):
         """The next ``steps`` values of the target after the history ``X``.
 
         Each step predicts from the last ``window_size`` rows, as
@@ -62,6 +66,14 @@ class ForecastMixin:
             (at least ``steps`` ahead): each holds the true value with
             probability at least ``coverage`` if the forecast errors of the
             new data are exchangeable with the calibration ones.
+        channels : sequence of int or str, default=None
+            The channels of ``X`` that the columns of ``y`` are the next
+            values of, one per column (indices, or column names of a
+            DataFrame ``X``): each step predicts every column and writes each
+            into its channel of the new row, e.g. ``channels=[0, 1]`` for a
+            model fitted on ``y = X[1:, :2]``. ``target_channel`` is then not
+            needed; ``X_future`` gives the channels not listed. Not with
+            ``coverage``.
 
         Returns
         -------
@@ -76,10 +88,17 @@ class ForecastMixin:
             per step (indexed by the coming timestamps, or the step from 1),
             or per series and step (indexed by id and the coming timestamps
             of that series when ``X`` has an (id, time) MultiIndex whose
-            times have a frequency, else by id and step).
+            times have a frequency, else by id and step). With ``channels``,
+            an array of shape (steps, n_channels) for one series, or a
+            DataFrame with one column per channel, indexed by the coming
+            timestamps (dated ``X``) or by series and step.
         """
         check_is_fitted(self)
         steps = check_steps(steps)
+        if channels is not None:
+            return self._forecast_channels(
+                X, steps, groups, X_future, coverage, channels
+            )
         if self._fitted_window is None or self.target_channel is None:
             raise ValueError(
                 "forecast feeds each prediction back as the next row's "
@@ -88,11 +107,7 @@ class ForecastMixin:
             )
         layout = self._predict_layout(X, groups)
         channel = self._target_channel_index(layout)
-        future = self._future(X_future, steps, layout, X, groups)
-        if future is not None and layout.series_stats is not None:
-            mean, std, _ = layout.series_stats  # per series, in sorted id order
-            future = (future - mean[:, None, :]) / std[:, None, :]
-            future = future.astype(np.float32)
+        future = self._future(X_future, steps, layout, X, groups, [channel])
         windows, firsts = last_windows(layout.x, layout.window, layout.groups)
         predict = self._predict_windows
         values = recursive_forecast(predict, windows, steps, channel, future)
@@ -110,6 +125,92 @@ class ForecastMixin:
             index=pd.Index(ids, name=_series_name(X)),
             columns=pd.RangeIndex(1, steps + 1, name="step"),
         )
+
+    def _forecast_channels(self, X, steps, groups, X_future, coverage, channels):
+        """``forecast`` with ``channels``: every output fed back into its own
+        channel, one row per step."""
+        if self._fitted_window is None:
+            raise ValueError(
+                "forecast feeds predictions back as the next rows, so it needs "
+                "a GRURegressor fitted in series layout (window_size set)."
+            )
+        if coverage is not None:
+            raise ValueError(
+                "forecast(coverage=...) is for one target channel; with "
+                "channels it is not supported: leave coverage out."
+            )
+        layout = self._predict_layout(X, groups)
+        fed = self._channel_indices(channels, layout)
+        future = self._future(X_future, steps, layout, X, groups, fed)
+        windows, firsts = last_windows(layout.x, layout.window, layout.groups)
+        rows = np.array(firsts)
+        to_channels, to_raw = self._channel_units(layout, rows, fed)
+
+        def predict(batch: torch.Tensor) -> np.ndarray:
+            return to_channels(self._predict_windows(batch))
+
+        values = to_raw(recursive_forecast(predict, windows, steps, fed, future))
+        names = getattr(self, "feature_names_in_", None)
+        columns = [names[c] if names is not None else c for c in fed]
+        if layout.groups is None:
+            index = _future_index(X, steps)
+            if index is None:
+                return values[0]
+            return pd.DataFrame(values[0], index=index, columns=columns)
+        ids = panel_ids(X, groups)[firsts]
+        index = _panel_future_index(X, layout, ids, steps)
+        if index is None:
+            index = pd.MultiIndex.from_product(
+                [ids, range(1, steps + 1)], names=[_series_name(X), "step"]
+            )
+        return pd.DataFrame(values.reshape(-1, len(fed)), index=index, columns=columns)
+
+    def _channel_indices(self, channels, layout: Layout) -> list[int]:
+        """``channels`` as distinct channel indices, one per column of ``y``."""
+        names = list(getattr(self, "feature_names_in_", []))
+        items = [channels] if isinstance(channels, (str, int)) else list(channels)
+        fed = []
+        for item in items:
+            if isinstance(item, str) and item in names:
+                fed.append(names.index(item))
+            elif (
+                isinstance(item, Integral)
+                and not isinstance(item, bool)
+                and 0 <= item < layout.n_channels
+            ):
+                fed.append(int(item))
+            else:
+                raise ValueError(
+                    f"channels holds {item!r}, which is not a channel of X: give "
+                    f"indices from 0 to {layout.n_channels - 1}, or column names "
+                    "of a DataFrame X."
+                )
+        n_outputs = len(self._y_mean)
+        if len(set(fed)) != len(fed) or len(fed) != n_outputs:
+            raise ValueError(
+                f"channels must name {n_outputs} distinct channel(s), one per "
+                f"column of the y the model was fitted on; got {channels!r}."
+            )
+        return fed
+
+    def _channel_units(self, layout: Layout, rows: np.ndarray, fed: list[int]):
+        """Maps of predictions to the fed channels' units in the network's
+        input, and of those back to raw values, for the series starting at
+        ``rows`` (identities under global scaling)."""
+        if layout.series_stats is None:
+            return (lambda v: v), (lambda v: v)
+        mean, std, series = layout.series_stats
+        x_mean, x_std = mean[series[rows]][:, fed], std[series[rows]][:, fed]
+        y_mean, y_std = (stat[rows] for stat in self._series_y_stats(layout))
+
+        def to_channels(values: np.ndarray) -> np.ndarray:
+            values = values.reshape(len(values), -1)
+            return (values * y_std + y_mean - x_mean) / x_std
+
+        def to_raw(values: np.ndarray) -> np.ndarray:
+            return values * x_std[:, None, :] + x_mean[:, None, :]
+
+        return to_channels, to_raw
 
     def _with_intervals(self, X, groups, layout, firsts, values, coverage):
         """``forecast``'s DataFrame of values and conformal bounds per step."""
@@ -144,16 +245,17 @@ class ForecastMixin:
         )
 
     def _future(
-        self, X_future, steps: int, layout: Layout, X, groups
+        self, X_future, steps: int, layout: Layout, X, groups, fed: list[int]
     ) -> np.ndarray | None:
-        """``X_future`` checked: ``(n_series, steps, n_features)`` float64 (the
-        series in sorted id order), or None."""
+        """``X_future`` checked: ``(n_series, steps, n_features)`` float32 (the
+        series in sorted id order), standardised as ``X``; or None when every
+        channel is ``fed`` back."""
         n_channels = layout.n_channels
         if X_future is None:
-            if n_channels > 1:
+            if n_channels > len(fed):
                 raise ValueError(
                     f"X has {n_channels} channels: forecast needs X_future, the "
-                    f"known future of the channels besides the target, {steps} "
+                    f"known future of the channels it does not forecast, {steps} "
                     f"rows of {n_channels} columns per series."
                 )
             return None
@@ -177,7 +279,10 @@ class ForecastMixin:
                 )
         future = np.stack([part[:steps] for part in parts])
         check_float32_range(future.reshape(-1, n_channels), "X_future")
-        return future
+        if layout.series_stats is not None:
+            mean, std, _ = layout.series_stats  # per series, in sorted id order
+            future = (future - mean[:, None, :]) / std[:, None, :]
+        return future.astype(np.float32)
 
 
 def _series_futures(X_future, ids: np.ndarray) -> list[np.ndarray]:

@@ -173,3 +173,58 @@ def test_several_series_take_their_own_known_future():
         reg.forecast(X[history], 6, groups=ids_all[history], X_future=future)
     with pytest.raises(ValueError, match="at least \\(12, 2\\) per series"):
         reg.forecast(X[history], 12, groups=ids_all[history], X_future=frame)
+
+
+def _two_channel_series(n=240):
+    t = np.arange(n)
+    rng = np.random.default_rng(4)
+    return np.c_[np.sin(t / 7), 3 + np.cos(t / 5)] + 0.05 * rng.normal(size=(n, 2))
+
+
+def test_channels_feed_every_output_back_into_its_own_channel():
+    X = _two_channel_series()
+    reg = fitted(X[:-1], X[1:], window_size=10)  # y: the next row, both channels
+    got = reg.forecast(X, 5, channels=[0, 1])
+    assert got.shape == (5, 2)
+    # by hand: predict the next row from the last window, append it, repeat
+    history = X.copy()
+    for step in range(5):
+        row = reg.predict(history)[-1]
+        assert_float32_close(got[step], row, rtol=1e-6)
+        history = np.vstack([history, got[step]])
+    # one channel fed back, the other from X_future
+    one = fitted(X[:-1], X[1:, 1], window_size=10)
+    future = np.c_[np.arange(5.0), np.zeros(5)]
+    part = one.forecast(X, 5, channels=[1], X_future=future)
+    history = X.copy()
+    for step in range(5):
+        value = one.predict(history)[-1]
+        assert_float32_close(part[step, 0], value, rtol=1e-6)
+        history = np.vstack([history, [future[step, 0], value]])
+
+
+def test_channels_are_named_checked_and_work_on_panels():
+    X = _two_channel_series()
+    frame = pd.DataFrame(X, columns=["temp", "load"])
+    reg = fitted(frame.iloc[:-1], X[1:], window_size=10)
+    got = reg.forecast(frame, 4, channels=["temp", "load"])
+    with pytest.warns(UserWarning, match="feature names"):
+        by_index = reg.forecast(X, 4, channels=[0, 1])
+    np.testing.assert_array_equal(got, by_index)
+    for bad in (["temp"], [0, 0], ["wind", "load"], [0, 2]):
+        with pytest.raises(ValueError, match="channel"):
+            reg.forecast(frame, 4, channels=bad)
+    with pytest.raises(ValueError, match="not supported: leave coverage out"):
+        reg.forecast(frame, 4, channels=[0, 1], coverage=0.9)
+    # a panel with per-series scaling: a copy 1000 times larger forecasts the same
+    # values 1000 times larger, and each series as if alone
+    ids = np.repeat(["a", "b"], len(X))
+    panel = np.r_[X, 1000 * X]
+    target = np.r_[np.roll(X, -1, axis=0), 1000 * np.roll(X, -1, axis=0)]
+    keep = np.r_[np.arange(len(X)) < len(X) - 1, np.arange(len(X)) < len(X) - 1]
+    pan = fitted(panel[keep], target[keep], ids[keep], window_size=10)
+    out = pan.forecast(panel, 3, groups=ids, channels=[0, 1])
+    assert list(out.columns) == [0, 1] and out.index.names == ["series", "step"]
+    assert_float32_close(out.loc["b"].to_numpy(), 1000 * out.loc["a"].to_numpy(), 1e-5)
+    alone = pan.forecast(X, 3, groups=np.repeat("a", len(X)), channels=[0, 1])
+    assert_float32_close(alone.to_numpy(), out.loc["a"].to_numpy(), 1e-6)
