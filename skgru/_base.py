@@ -35,7 +35,7 @@ from ._net import (
 from ._series_scaling import measure, row_stats, standardise
 from ._stats import channel_stats
 from ._threads import torch_threads
-from ._validation import Layout, panel_ids, validate_input
+from ._validation import Layout, validate_input
 from ._windows import WindowDataset, to_tensor
 from .exceptions import FitInterruptedWarning
 
@@ -232,7 +232,7 @@ class BaseGRU(BaseEstimator):
             y_params=params,
             groups=groups,
         )
-        layout = self._scale_series(X, groups, layout, reset)
+        layout = self._scale_series(layout, reset)
         if not reset and layout.n_channels != len(self._input_stats[0]):
             raise ValueError(
                 f"X gives {layout.n_channels} channel(s) per time step, but "
@@ -242,11 +242,11 @@ class BaseGRU(BaseEstimator):
             )
         return layout, y
 
-    def _scale_series(self, X, groups, layout: Layout, reset: bool) -> Layout:
+    def _scale_series(self, layout: Layout, reset: bool) -> Layout:
         """``layout`` standardised per series, under ``scaling="per_series"``
         (or ``"auto"`` with ``groups``); a new fit (``reset``) measures each
         series' statistics first."""
-        ids = None if layout.window is None else panel_ids(X, groups)
+        ids = layout.series_ids
         if reset:
             per_series = self.scaling == "per_series" or (
                 self.scaling == "auto" and ids is not None
@@ -259,7 +259,7 @@ class BaseGRU(BaseEstimator):
             return layout
         mean, std, series = row_stats(scaling, layout.x, ids)
         x = standardise(layout.x, mean, std, series)
-        return replace(layout, x=x, series_ids=ids, series_stats=(mean, std, series))
+        return replace(layout, x=x, series_stats=(mean, std, series))
 
     def _check_global_scaling(self, what: str) -> None:
         """Refuse ``what`` (which reads raw rows of one series through the

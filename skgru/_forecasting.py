@@ -23,7 +23,7 @@ from ._forecast import (
     series_rows,
 )
 from ._forecast import dataset as forecast_dataset
-from ._validation import Layout, check_float32_range, panel_ids
+from ._validation import Layout, check_float32_range
 
 
 class ForecastMixin:
@@ -107,19 +107,19 @@ class ForecastMixin:
             )
         layout = self._predict_layout(X, groups)
         channel = self._target_channel_index(layout)
-        future = self._future(X_future, steps, layout, X, groups, [channel])
+        future = self._future(X_future, steps, layout, [channel])
         windows, firsts = last_windows(layout.x, layout.window, layout.groups)
         predict = self._predict_windows
         values = recursive_forecast(predict, windows, steps, channel, future)
         values = self._unscale_series(values, layout, np.array(firsts))
         if coverage is not None:
-            return self._with_intervals(X, groups, layout, firsts, values, coverage)
+            return self._with_intervals(X, layout, firsts, values, coverage)
         if layout.groups is None:
             index = _future_index(X, steps)
             if index is None:
                 return values[0]
             return pd.Series(values[0], index=index, name="forecast")
-        ids = panel_ids(X, groups)[firsts]
+        ids = layout.series_ids[firsts]
         return pd.DataFrame(
             values,
             index=pd.Index(ids, name=_series_name(X)),
@@ -141,7 +141,7 @@ class ForecastMixin:
             )
         layout = self._predict_layout(X, groups)
         fed = self._channel_indices(channels, layout)
-        future = self._future(X_future, steps, layout, X, groups, fed)
+        future = self._future(X_future, steps, layout, fed)
         windows, firsts = last_windows(layout.x, layout.window, layout.groups)
         rows = np.array(firsts)
         to_channels, to_raw = self._channel_units(layout, rows, fed)
@@ -157,12 +157,7 @@ class ForecastMixin:
             if index is None:
                 return values[0]
             return pd.DataFrame(values[0], index=index, columns=columns)
-        ids = panel_ids(X, groups)[firsts]
-        index = _panel_future_index(X, layout, ids, steps)
-        if index is None:
-            index = pd.MultiIndex.from_product(
-                [ids, range(1, steps + 1)], names=[_series_name(X), "step"]
-            )
+        index = _panel_index(X, layout, firsts, steps)
         return pd.DataFrame(values.reshape(-1, len(fed)), index=index, columns=columns)
 
     def _channel_indices(self, channels, layout: Layout) -> list[int]:
@@ -212,7 +207,7 @@ class ForecastMixin:
 
         return to_channels, to_raw
 
-    def _with_intervals(self, X, groups, layout, firsts, values, coverage):
+    def _with_intervals(self, X, layout, firsts, values, coverage):
         """``forecast``'s DataFrame of values and conformal bounds per step."""
         residuals = getattr(self, "_forecast_residuals", None)
         steps = values.shape[1]
@@ -230,12 +225,7 @@ class ForecastMixin:
             if index is None:
                 index = pd.RangeIndex(1, steps + 1, name="step")
         else:
-            ids = panel_ids(X, groups)[firsts]
-            index = _panel_future_index(X, layout, ids, steps)
-            if index is None:
-                index = pd.MultiIndex.from_product(
-                    [ids, range(1, steps + 1)], names=[_series_name(X), "step"]
-                )
+            index = _panel_index(X, layout, firsts, steps)
         flat = values.ravel()
         scale = self._row_scale(layout, len(layout.x))[np.array(firsts)]
         bounds = (half * scale).ravel()  # per series, in its units
@@ -245,7 +235,7 @@ class ForecastMixin:
         )
 
     def _future(
-        self, X_future, steps: int, layout: Layout, X, groups, fed: list[int]
+        self, X_future, steps: int, layout: Layout, fed: list[int]
     ) -> np.ndarray | None:
         """``X_future`` checked: ``(n_series, steps, n_features)`` float32 (the
         series in sorted id order), standardised as ``X``; or None when every
@@ -269,7 +259,7 @@ class ForecastMixin:
         if layout.groups is None:
             parts = [check_array(X_future, dtype=np.float64, input_name="X_future")]
         else:
-            parts = _series_futures(X_future, np.unique(panel_ids(X, groups)))
+            parts = _series_futures(X_future, np.unique(layout.series_ids))
         for part in parts:
             if part.ndim != 2 or part.shape[1] != n_channels or len(part) < steps:
                 raise ValueError(
@@ -331,22 +321,27 @@ def _future_index(X, steps: int) -> pd.DatetimeIndex | None:
     return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
 
 
-def _panel_future_index(X, layout: Layout, ids, steps: int) -> pd.MultiIndex | None:
-    """(id, timestamp) of the ``steps`` rows after each series, when ``X``
-    has an (id, time) MultiIndex whose times have a frequency in every series
-    (inferred from three or more timestamps)."""
+def _panel_index(X, layout: Layout, firsts: list[int], steps: int) -> pd.MultiIndex:
+    """(id, step from 1) of the ``steps`` rows after each series (the series
+    whose first rows are ``firsts``); (id, timestamp) when ``X`` has an (id,
+    time) MultiIndex whose times have a frequency in every series (inferred
+    from three or more timestamps)."""
+    ids = layout.series_ids[firsts]
+    steps_index = pd.MultiIndex.from_product(
+        [ids, range(1, steps + 1)], names=[_series_name(X), "step"]
+    )
     index = getattr(X, "index", None)
     if not isinstance(index, pd.MultiIndex) or index.nlevels != 2:
-        return None
+        return steps_index
     times = index.get_level_values(1)
     if not isinstance(times, pd.DatetimeIndex):
-        return None
+        return steps_index
     coming = []
     for rows in series_rows(len(times), layout.groups):
         stamps = times[rows]
         freq = pd.infer_freq(stamps) if len(stamps) >= 3 else None
         if freq is None:
-            return None
+            return steps_index
         coming.append(pd.date_range(stamps[-1], periods=steps + 1, freq=freq)[1:])
     name = index.names[1] if index.names[1] is not None else "time"
     return pd.MultiIndex.from_arrays(

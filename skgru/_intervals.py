@@ -67,7 +67,8 @@ class IntervalMixin:
         check_is_fitted(self)
         y = np.asarray(y, dtype=np.float64)
         layout = self._predict_layout(X, groups)
-        pred = self._predict_from(layout)
+        outputs = self._forward(self._dataset(layout, None))
+        pred = self._predict_from(layout, outputs=outputs)
         if y.shape != pred.shape:
             raise ValueError(
                 f"y has shape {y.shape}, but predict(X) gives {pred.shape}: pass "
@@ -83,7 +84,7 @@ class IntervalMixin:
         if steps is not None:
             forecast_errors = self._forecast_errors(layout, y, check_steps(steps))
         if self.loss == "quantile":
-            levels = self._predict_from(layout, "predict_quantiles")
+            levels = self._predict_from(layout, "predict_quantiles", outputs)
             levels = levels.reshape(len(y), -1, len(self._levels)) / scale[..., None]
             quantile_calibration = (levels[known], y2[known])
         self._residuals = np.sort(errors, axis=0)

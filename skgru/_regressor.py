@@ -203,8 +203,9 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         if reset:
             self._levels = check_quantiles(self.quantiles)
             self._y_ndim = np.ndim(y)
-            self._y_mean, self._y_scale = column_stats(y2)
-            if self.target_channel is not None:
+            if self.target_channel is None:
+                self._y_mean, self._y_scale = column_stats(y2)
+            else:
                 # the network answers in the target channel's units (its
                 # output is scaled back by that channel's window statistics):
                 # the targets take that channel's standardisation too, so an
@@ -378,9 +379,13 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         """
         return self._predict_from(self._predict_layout(X, groups))
 
-    def _predict_from(self, layout: Layout, method: str = "predict") -> np.ndarray:
-        """``method``'s answer for the samples of a validated ``layout``."""
-        outputs = self._forward(self._dataset(layout, None))
+    def _predict_from(
+        self, layout: Layout, method: str = "predict", outputs=None
+    ) -> np.ndarray:
+        """``method``'s answer for the samples of a validated ``layout``, from
+        the network's ``outputs`` for them when already computed."""
+        if outputs is None:
+            outputs = self._forward(self._dataset(layout, None))
         return self._unscale_series(self._answer(method, outputs), layout)
 
     def score(self, X, y, sample_weight=None, groups=None):

@@ -43,10 +43,11 @@ class Layout:
     window: int | None = None
     lengths: np.ndarray | None = None
     groups: GroupIndex | None = None
-    # scaling="per_series": each row's series ids (None for one series), and
-    # the statistics ``x`` was standardised with: ``(mean, std)`` of each
-    # series here ``(n_series, f)`` and each row's series in them ``(n,)``
+    # series layout: each row's series id (None for one series), as given
     series_ids: np.ndarray | None = None
+    # scaling="per_series": the statistics ``x`` was standardised with:
+    # ``(mean, std)`` of each series here ``(n_series, f)`` and each row's
+    # series in them ``(n,)``
     series_stats: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
@@ -294,4 +295,4 @@ def validate_input(
             f"{window_size - 1} rows before them), or lower window_size."
         )
     index = None if groups is None else GroupIndex(groups)
-    return Layout(X, window_size, groups=index), y
+    return Layout(X, window_size, groups=index, series_ids=groups), y
