@@ -45,6 +45,9 @@ are never judged. Methods, all with the same window ``w``:
 
 * ``skgru``: ``GRUAnomalyDetector(window_size=w, random_state=seed)`` on the
   raw series (plus ``--skgru-params``); score ``-score_samples``.
+* ``skgru_c01``: the same with ``contamination=0.01`` (the same network; the
+  threshold for a 1% false-alarm rate on new data, from the held-out rows):
+  its false alarms measure a float ``contamination``'s calibration.
 * ``zscore``: ``|x_t - mean| / std`` of the ``w`` rows before row ``t``, per
   channel (std floored at 0.1 training std), max over channels.
 * ``iforest``: scikit-learn's ``IsolationForest(random_state=seed)`` on the
@@ -76,7 +79,7 @@ from pathlib import Path
 
 import numpy as np
 from _anomaly_data import SERIES, Anomaly, describe, inject_events, load_series, split
-from _anomaly_report import METHODS, header, render
+from _anomaly_report import FLOAT_CONTAMINATION, METHODS, header, render
 from _cli import parser, skgru_params
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.ensemble import IsolationForest
@@ -224,7 +227,9 @@ def run_method(
     ``raw`` and on the clean one: skgru on raw values, baselines standardised."""
     train = raw[:n_train]
     mean, std = train.mean(axis=0), floored_std(train)
-    if method == "skgru":
+    if method.startswith("skgru"):
+        if method == "skgru_c01":
+            extra = {**extra, "contamination": FLOAT_CONTAMINATION}
         (scorer, info), fit_s = timed(run_skgru, train, w, seed, extra)
         prepare = np.asarray
     else:

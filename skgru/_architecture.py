@@ -34,6 +34,9 @@ PREVIOUS_VALUES: dict = {
     # GRUAnomalyDetector: the rows a score averages (1: the row alone)
     "smoothing": 1,
     "calibration_fraction": 0.25,
+    # GRUAnomalyDetector: a float contamination is the share of training data
+    # flagged
+    "novelty": False,
     # groups: one standardisation over all series
     "scaling": "global",
     # GRURegressor: the mean squared error

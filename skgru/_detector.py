@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseGRU
 from ._docs import fill_doc
@@ -78,12 +79,26 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
         and at most 9 times the mean held-out error, a root-mean-square error
         3 times theirs (the threshold with fewer held-out samples). On the
         normal rows after the training rows of ``benchmarks/anomaly.py``'s
-        five series it flagged at most 1.8% (means over 3 seeds). A float is
-        scikit-learn's meaning: the share of the training data that is
-        flagged, so ``offset_`` is the ``contamination`` quantile of the
-        scores of all training samples, the held-out ones included. New data
-        gets more: fitted on the first 72 airline months, 0.01 flagged 23% of
-        the next 72 normal months (``"auto"``: 1.4%).
+        five series it flagged at most 1.8% (means over 3 seeds). A float:
+        the share of outliers expected, calibrated as ``novelty`` says.
+    novelty : bool, default=True
+        What a float ``contamination`` is a share of. ``True`` (novelty
+        detection: fit on normal data, judge new data): of new normal data.
+        ``offset_`` is the split-conformal threshold of the held-out errors
+        for a false-alarm rate of ``contamination``, the
+        ``ceil((1 - contamination) * (n + 1))``-th smallest of the ``n``
+        held-out errors; with too few held-out samples for that rate, the
+        largest of them, and at least the ``"auto"`` threshold. ``False``
+        (outlier detection, scikit-learn's meaning in IsolationForest: the
+        outliers are in ``X``): of the training data. ``offset_`` is the
+        ``contamination`` quantile of the scores of all training samples,
+        the held-out ones included, and new data gets more, since the
+        network fits its training rows more closely than new ones: fitted on
+        the first 72 airline months, 0.01 flagged 23% of the next 72 normal
+        months (``True``: 1.4%, seeds 0-2). :meth:`fit_predict`, which
+        labels the training data itself, exists only with ``False``, as in
+        :class:`~sklearn.neighbors.LocalOutlierFactor`. ``"auto"`` does not
+        depend on it.
     calibration_fraction : float in (0, 0.5], default=0.25
         Share of the training samples held out from training to set the
         error scales and the ``"auto"`` threshold.
@@ -140,6 +155,7 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
         ],
         "calibration_fraction": [Interval(Real, 0, 0.5, closed="right")],
         "smoothing": [Interval(Integral, 1, None, closed="left")],
+        "novelty": ["boolean"],
     }
 
     def __init__(
@@ -166,6 +182,7 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
         n_threads="auto",
         method="forecast",
         contamination="auto",
+        novelty=True,
         calibration_fraction=0.25,
         smoothing=3,
     ):
@@ -192,6 +209,7 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
         )
         self.method = method
         self.contamination = contamination
+        self.novelty = novelty
         self.calibration_fraction = calibration_fraction
         self.smoothing = smoothing
 
@@ -351,8 +369,21 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
             self.__dict__.pop("_held_out", None)
         return self
 
+    def _outlier_detection(self) -> bool:
+        if self.novelty:
+            raise AttributeError(
+                "fit_predict labels the training data and is only available "
+                "with novelty=False; with novelty=True (the default), call "
+                "fit(X) and then predict on new data."
+            )
+        return True
+
+    @available_if(_outlier_detection)
     def fit_predict(self, X, y=None, groups=None):
         """Fit on ``X`` and label its samples: ``fit(X).predict(X)``.
+
+        Only with ``novelty=False``, where a float ``contamination`` is the
+        share of ``X`` that is flagged.
 
         Parameters
         ----------

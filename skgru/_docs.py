@@ -151,6 +151,7 @@ def fill_doc(cls: type) -> type:
     cls.__doc__ = _DEFAULT_LINE.sub(default, doc)
     for klass in cls.__mro__:  # the class's and its mixins' methods
         for member in vars(klass).values():
+            member = getattr(member, "fn", member)  # an available_if method
             text = getattr(member, "__doc__", None)
             if callable(member) and text and "{groups}" in text:
                 member.__doc__ = text.replace("{groups}", GROUPS_PARAMETER)

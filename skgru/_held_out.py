@@ -18,6 +18,7 @@ from ._scores import (
     auto_threshold,
     channel_errors,
     channel_scale,
+    rate_threshold,
     smooth,
     warmup_factors,
     warmup_rows,
@@ -178,9 +179,13 @@ class HeldOutScoresMixin:
         self._error_scale = float(scale) if scale > 0 else 1.0
         if self.contamination == "auto":
             self.offset_ = -auto_threshold(held_errors / self._error_scale)
+        elif self.novelty:
+            # the share of new normal data that is flagged
+            self.offset_ = -rate_threshold(
+                held_errors / self._error_scale, self.contamination
+            )
         else:
-            # scikit-learn's meaning of a float contamination: that share of
-            # the training data (the held-out samples with the others) is
-            # flagged
+            # scikit-learn's outlier-detection meaning: that share of the
+            # training data (the held-out samples with the others) is flagged
             scores = self._answer("score_samples", errors)
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))

@@ -82,18 +82,38 @@ def smooth(errors: np.ndarray, span: int, rank: np.ndarray | None = None) -> np.
     return np.maximum(errors, total / count)
 
 
+def conformal_threshold(held_out: np.ndarray, rate: float) -> float | None:
+    """The split-conformal threshold of the held-out errors for a false-alarm
+    rate of ``rate``, or None when there are too few of them for that rate.
+
+    A new error exchangeable with the ``n`` held-out ones exceeds their
+    ``k``-th smallest, ``k = (n + 1)(1 - rate)`` rounded up, with chance at
+    most ``rate``; no threshold guarantees it when ``k > n``.
+    """
+    rank = int(np.ceil((len(held_out) + 1) * (1 - rate)))
+    if rank > len(held_out):
+        return None
+    return float(np.partition(held_out, rank - 1)[rank - 1])
+
+
 def auto_threshold(held_out: np.ndarray) -> float:
     """The ``"auto"`` threshold, in units of the mean held-out error, from the
     held-out samples' errors in those units (see AUTO_ALARM_RATES)."""
-    ordered = np.sort(held_out)
     for rate in AUTO_ALARM_RATES:
-        # split conformal: a new exchangeable error exceeds the k-th smallest
-        # of n held-out errors, k = (n + 1)(1 - rate) rounded up, with
-        # chance at most `rate`
-        rank = int(np.ceil((len(ordered) + 1) * (1 - rate)))
-        if rank <= len(ordered):
-            return float(min(AUTO_THRESHOLD, ordered[rank - 1]))
+        threshold = conformal_threshold(held_out, rate)
+        if threshold is not None:
+            return min(AUTO_THRESHOLD, threshold)
     return AUTO_THRESHOLD
+
+
+def rate_threshold(held_out: np.ndarray, rate: float) -> float:
+    """The threshold of a float ``contamination`` with ``novelty=True``: the
+    split-conformal one for ``rate``; with too few held-out errors for it,
+    the largest of them, and at least the ``"auto"`` threshold."""
+    threshold = conformal_threshold(held_out, rate)
+    if threshold is not None:
+        return threshold
+    return max(float(held_out.max()), auto_threshold(held_out))
 
 
 def warmup_rows(rows: np.ndarray, pad: int, window: int) -> torch.Tensor:

@@ -20,11 +20,14 @@ SEQUENCE_LAYOUT = [
     GRUClassifier(ensemble_size=2),
     GRUClassifier(),
     GRUAnomalyDetector(),
+    # fit_predict, and scikit-learn's meaning of a float contamination
+    GRUAnomalyDetector(novelty=False),
 ]
 SERIES_LAYOUT = [
     GRURegressor(window_size=3),
     GRUClassifier(window_size=3),
     GRUAnomalyDetector(window_size=3),
+    GRUAnomalyDetector(window_size=3, novelty=False),
     SlidingWindowTransformer(),
 ]
 

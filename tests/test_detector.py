@@ -39,6 +39,10 @@ def test_fitted_on_a_short_prefix_new_normal_rows_are_rarely_flagged(seed):
     assert (det.predict(series)[72:] == -1).mean() <= 0.05
     # the first rows of a call, with less than a window of history, too
     assert (det.predict(series[72:])[:12] == 1).all()
+    # a float contamination is the share of new normal rows flagged (at most
+    # 3 times it): 0.01 of the training rows' own scores flagged 23%
+    det.set_params(contamination=0.01).fit(series[:72])
+    assert (det.predict(series)[72:] == -1).mean() <= 0.03
 
 
 def test_a_noisy_channel_does_not_mask_an_anomaly_in_a_quiet_one():
@@ -60,7 +64,7 @@ def test_a_noisy_channel_does_not_mask_an_anomaly_in_a_quiet_one():
 def test_outlier_contract():
     X = sine_series()
     det = GRUAnomalyDetector(
-        window_size=20, hidden_size=16, max_iter=20, random_state=0
+        window_size=20, hidden_size=16, max_iter=20, random_state=0, novelty=False
     )
     labels = det.fit(X).predict(X)
     assert set(np.unique(labels)) <= {-1, 1}
@@ -72,12 +76,35 @@ def test_outlier_contract():
     assert np.mean(scores[-100:]) == pytest.approx(-1.0)
 
 
-def test_float_contamination_flags_that_share_of_the_training_rows():
+def test_without_novelty_a_float_contamination_is_that_share_of_the_training_rows():
     X = sine_series() + np.random.default_rng(0).normal(0, 0.05, (400, 1))
     det = GRUAnomalyDetector(
-        window_size=10, contamination=0.05, hidden_size=8, max_iter=10, random_state=0
+        window_size=10,
+        contamination=0.05,
+        novelty=False,
+        hidden_size=8,
+        max_iter=10,
+        random_state=0,
     )
     assert (det.fit(X).predict(X) == -1).sum() == 20
+    assert (det.fit_predict(X) == -1).sum() == 20
+
+
+def test_with_novelty_a_float_contamination_is_a_held_out_conformal_threshold():
+    X = sine_series(800) + np.random.default_rng(0).normal(0, 0.05, (800, 1))
+    det = GRUAnomalyDetector(
+        window_size=20, contamination=0.05, hidden_size=16, max_iter=30, random_state=0
+    ).fit(X[:400])
+    # the 100 held-out rows' errors: the ceil(101 * 0.95) = 96th smallest
+    held_out = np.sort(-det.score_samples(X[:400])[300:])
+    assert -det.offset_ == held_out[95]
+    new = X[400:]  # normal rows the network never saw
+    assert (det.predict(new) == -1).mean() <= 3 * 0.05
+    # the same network, with scikit-learn's outlier-detection meaning, sets
+    # a lower threshold: the one that flags 5% of its own training rows
+    training = det.set_params(novelty=False).fit(X[:400])
+    assert -training.offset_ < held_out[95]
+    assert not hasattr(GRUAnomalyDetector(), "fit_predict")
 
 
 def test_auto_contamination_is_calibrated_on_the_held_out_rows():
@@ -201,7 +228,9 @@ def test_groups_score_each_series_as_if_alone():
         ]
     )[:, None]
     ids = np.repeat(["a", "b"], lengths)
-    det = GRUAnomalyDetector(window_size=20, hidden_size=8, random_state=0)
+    det = GRUAnomalyDetector(
+        window_size=20, hidden_size=8, random_state=0, novelty=False
+    )
     det.fit(X, groups=ids)
     together = det.score_samples(X, groups=ids)
     for series in ("a", "b"):

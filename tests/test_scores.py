@@ -9,6 +9,7 @@ from skgru._scores import (
     auto_threshold,
     channel_errors,
     channel_scale,
+    rate_threshold,
     smooth,
     warmup_factors,
     warmup_rows,
@@ -82,3 +83,16 @@ def test_auto_threshold_is_split_conformal_below_three_rms():
     # too few for either rate, or a higher quantile: 9 mean errors
     assert auto_threshold(held_out[:40]) == AUTO_THRESHOLD
     assert auto_threshold(np.linspace(0.0, 20.0, 199)) == AUTO_THRESHOLD
+
+
+def test_rate_threshold_is_split_conformal_for_the_rate_asked():
+    rng = np.random.default_rng(0)
+    held_out = rng.permutation(np.linspace(0.0, 20.0, 199))  # order is irrelevant
+    ordered = np.sort(held_out)
+    # 5%: the ceil(200 * 0.95) = 190th smallest, above 9 mean errors or not
+    assert rate_threshold(held_out, 0.05) == ordered[189]
+    assert rate_threshold(held_out / 10, 0.05) == ordered[189] / 10
+    # 0.1% needs 999 samples: the largest, and at least the "auto" threshold
+    assert rate_threshold(held_out, 0.001) == ordered[-1]
+    assert rate_threshold(held_out / 10, 0.001) == ordered[-1] / 10
+    assert rate_threshold(held_out[:40] / 10, 0.01) == AUTO_THRESHOLD
