@@ -41,7 +41,7 @@ today = sensor_day(1)
 today.loc[700, "vibration"] += 1.0  # a knock
 today.loc[1100:1110, "temperature"] += 4.0  # a cooling fault for ten minutes
 
-# contamination: the share of a normal day flagged, here about one reading
+# contamination: the share of a new normal day's readings flagged, about one
 detector = GRUAnomalyDetector(
     window_size=30, hidden_size=32, max_iter=40, contamination=0.001, random_state=0
 ).fit(normal)
