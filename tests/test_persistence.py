@@ -226,6 +226,25 @@ def test_a_detector_pickled_before_held_out_calibration_scores_as_it_did():
     )
 
 
+def test_a_detector_from_before_novelty_keeps_the_training_share_meaning(tmp_path):
+    t = np.arange(300)
+    X = np.c_[np.sin(t / 5.0), np.cos(t / 7.0)]
+    det = GRUAnomalyDetector(
+        window_size=10, contamination=0.05, novelty=False, **SMALL
+    ).fit(X)
+    path = tmp_path / "model.safetensors"
+    save(det, path)
+    header, tensors = read_file(path)
+    del header["params"]["novelty"]  # as the previous version wrote its files
+    rewrite(path, header, tensors)
+    delattr(det, "novelty")  # and pickled them
+    for loaded in (load(path), pickle.loads(pickle.dumps(det))):
+        assert loaded.novelty is False
+        assert loaded.offset_ == det.offset_
+        # refitted, a float contamination still flags that share of X's rows
+        assert (loaded.fit_predict(X) == -1).sum() == 15
+
+
 class Exploit:
     """A pickle payload: unpickling it would create a file."""
 
