@@ -90,7 +90,8 @@ def conformal_threshold(held_out: np.ndarray, rate: float) -> float | None:
     ``k``-th smallest, ``k = (n + 1)(1 - rate)`` rounded up, with chance at
     most ``rate``; no threshold guarantees it when ``k > n``.
     """
-    rank = int(np.ceil((len(held_out) + 1) * (1 - rate)))
+    # rounded first, so that an exact integer product is not pushed past it
+    rank = int(np.ceil(round((len(held_out) + 1) * (1 - rate), 9)))
     if rank > len(held_out):
         return None
     return float(np.partition(held_out, rank - 1)[rank - 1])

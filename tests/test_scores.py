@@ -96,3 +96,5 @@ def test_rate_threshold_is_split_conformal_for_the_rate_asked():
     assert rate_threshold(held_out, 0.001) == ordered[-1]
     assert rate_threshold(held_out / 10, 0.001) == ordered[-1] / 10
     assert rate_threshold(held_out[:40] / 10, 0.01) == AUTO_THRESHOLD
+    # 100 * 0.59 is 59.00000000000001 in floats: still the 59th smallest
+    assert rate_threshold(np.arange(99.0), 0.41) == 58.0
