@@ -14,6 +14,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+from ._conformal import conformal_rank
 from ._windows import GroupIndex, WindowDataset
 
 
@@ -104,7 +105,7 @@ def conformal_half_widths(residuals: np.ndarray, coverage: object) -> np.ndarray
     ``ceil((n + 1) * coverage)``-th smallest."""
     coverage = check_coverage(coverage)
     n = len(residuals)
-    rank = int(np.ceil((n + 1) * coverage))
+    rank = conformal_rank(n, coverage)
     if rank > n:
         least = int(np.ceil(coverage / (1 - coverage)))
         raise ValueError(

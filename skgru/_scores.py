@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ._conformal import conformal_rank
+
 # Errors are measured in units of max(window std, UNIT_FLOOR * training std).
 UNIT_FLOOR = 1.0
 
@@ -90,8 +92,7 @@ def conformal_threshold(held_out: np.ndarray, rate: float) -> float | None:
     ``k``-th smallest, ``k = (n + 1)(1 - rate)`` rounded up, with chance at
     most ``rate``; no threshold guarantees it when ``k > n``.
     """
-    # rounded first, so that an exact integer product is not pushed past it
-    rank = int(np.ceil(round((len(held_out) + 1) * (1 - rate), 9)))
+    rank = conformal_rank(len(held_out), 1 - rate)
     if rank > len(held_out):
         return None
     return float(np.partition(held_out, rank - 1)[rank - 1])
