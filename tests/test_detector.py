@@ -40,7 +40,7 @@ def test_fitted_on_a_short_prefix_new_normal_rows_are_rarely_flagged(seed):
     # the first rows of a call, with less than a window of history, too
     assert (det.predict(series[72:])[:12] == 1).all()
     # a float contamination is the share of new normal rows flagged (at most
-    # 3 times it): 0.01 of the training rows' own scores flagged 23%
+    # 3 times it); the 1% quantile of the training rows' own scores flagged 23%
     det.set_params(contamination=0.01).fit(series[:72])
     assert (det.predict(series)[72:] == -1).mean() <= 0.03
 
