@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ._conformal import conformal_rank
-from ._windows import GroupIndex, WindowDataset
+from ._windows import GroupIndex
 
 
 def check_steps(steps: object) -> int:
@@ -113,8 +113,3 @@ def conformal_half_widths(residuals: np.ndarray, coverage: object) -> np.ndarray
             f"but calibrate saw {n}: calibrate on more data or lower coverage."
         )
     return residuals[rank - 1]
-
-
-def dataset(windows: torch.Tensor) -> WindowDataset:
-    """The windows as samples of a sequence-layout dataset."""
-    return WindowDataset(windows)

@@ -22,8 +22,8 @@ from ._forecast import (
     recursive_forecast,
     series_rows,
 )
-from ._forecast import dataset as forecast_dataset
 from ._validation import Layout, check_float32_range
+from ._windows import WindowDataset
 
 
 class ForecastMixin:
@@ -31,7 +31,7 @@ class ForecastMixin:
 
     def _predict_windows(self, windows: torch.Tensor) -> np.ndarray:
         """``predict`` of a batch of whole windows ``(n, window_size, f)``."""
-        return self._answer("predict", self._forward(forecast_dataset(windows)))
+        return self._answer("predict", self._forward(WindowDataset(windows)))
 
     def forecast(
         self, X, steps, *, groups=None, X_future=None, coverage=None, channels=None
@@ -308,17 +308,22 @@ def _series_futures(X_future, ids: np.ndarray) -> list[np.ndarray]:
 
 
 def _future_index(X, steps: int) -> pd.DatetimeIndex | None:
-    """The ``steps`` timestamps after ``X``'s DatetimeIndex, when it has a
-    frequency (set, or inferred from three or more timestamps)."""
+    """The ``steps`` timestamps after ``X``'s DatetimeIndex (see ``_next_times``)."""
     index = getattr(X, "index", None)
     if not isinstance(index, pd.DatetimeIndex) or len(index) == 0:
         return None
-    freq = index.freq
-    if freq is None and len(index) >= 3:
-        freq = pd.infer_freq(index)
+    return _next_times(index, steps)
+
+
+def _next_times(stamps: pd.DatetimeIndex, steps: int) -> pd.DatetimeIndex | None:
+    """The ``steps`` timestamps after ``stamps``, when they have a frequency
+    (set, or inferred from three or more timestamps)."""
+    freq = stamps.freq
+    if freq is None and len(stamps) >= 3:
+        freq = pd.infer_freq(stamps)
     if freq is None:
         return None
-    return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
+    return pd.date_range(stamps[-1], periods=steps + 1, freq=freq)[1:]
 
 
 def _panel_index(X, layout: Layout, firsts: list[int], steps: int) -> pd.MultiIndex:
@@ -338,11 +343,10 @@ def _panel_index(X, layout: Layout, firsts: list[int], steps: int) -> pd.MultiIn
         return steps_index
     coming = []
     for rows in series_rows(len(times), layout.groups):
-        stamps = times[rows]
-        freq = pd.infer_freq(stamps) if len(stamps) >= 3 else None
-        if freq is None:
+        after = _next_times(times[rows], steps)
+        if after is None:
             return steps_index
-        coming.append(pd.date_range(stamps[-1], periods=steps + 1, freq=freq)[1:])
+        coming.append(after)
     name = index.names[1] if index.names[1] is not None else "time"
     return pd.MultiIndex.from_arrays(
         [np.repeat(ids, steps), coming[0].append(coming[1:])],
