@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._ensemble import GRUEnsemble
 from .._module import WINDOW_VAR_EPS, GRUNetwork
+from .._quantiles import median_index
 from .._scores import UNIT_FLOOR
 
 # ONNX opset of the graph: ReduceMean still takes its axes as an attribute,
@@ -340,8 +341,6 @@ def _outputs(g: _Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
 def _quantile_outputs(g: _Graph, est, out: str) -> dict:
     """``loss="quantile"``: each target's levels sorted (TopK, ascending) and
     scaled back, and ``predict``, the level nearest 0.5."""
-    from .._quantiles import median_index
-
     n_targets, n_levels = len(est._y_mean), len(est._levels)
     levels = g.op("Reshape", out, g.const([-1, n_targets, n_levels], "by", np.int64))
     count = g.const([n_levels], "levels", np.int64)
