@@ -22,7 +22,10 @@ SHARED_PARAMETERS = """hidden_size : int, default=64
         An int ``w``: series layout, ``X`` is one series with rows in time
         order, and the sample of row ``t`` is the window of rows
         ``t-w+1 .. t``. The first ``w-1`` rows of any call see their missing
-        history as copies of the call's first row.
+        history as copies of the call's first row ``GRUClassifier`` and
+        ``GRURegressor`` train only on rows with a complete window, all
+        rows of a series but its first ``w-1`` (a series of ``w-1`` rows or
+        fewer trains on all its rows); they still predict every row.
     scaling : {"auto", "global", "per_series"}, default="auto"
         How the inputs (and the regressor's targets) are standardised
         before the network reads them. "global": one mean and standard
@@ -56,10 +59,16 @@ SHARED_PARAMETERS = """hidden_size : int, default=64
         last rows, since neighbouring windows overlap.
     validation_fraction : float, default=0.1
         Share of the samples held out when ``early_stopping=True``.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or "auto", default="auto"
         Epochs in a row without an improvement of at least ``tol`` in the
         training loss (validation loss with ``early_stopping``) that stop
-        training.
+        training (or, with ``learning_rate="adaptive"``, lower the rate).
+        "auto": 5 in series layout, where an epoch reads every row
+        ``window_size`` times in overlapping windows, and 10 in sequence
+        layout. ``GRURegressor`` defaults to "auto" (it forecast short series
+        better, ``benchmarks/FORECASTING.md``), the classifier and the
+        detector to 10 (the detector ranked anomalies better with it,
+        ``benchmarks/ANOMALY.md``).
     tol : float, default=1e-4
         Minimal improvement of the loss that counts.
     warm_start : bool, default=False

@@ -119,7 +119,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         batch_size="auto",
         early_stopping=False,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         tol=1e-4,
         warm_start=False,
         random_state=None,

@@ -109,6 +109,15 @@ class GroupIndex:
         return len(self.order)
 
 
+def complete_windows(n: int, pad: int, groups: GroupIndex | None) -> np.ndarray:
+    """The rows of ``n`` (in series ``groups``) with no padding in their
+    window: each series' rows from its ``pad``-th on, or all rows of a
+    series no longer than ``pad``, so that every series keeps some."""
+    if groups is None:
+        return np.arange(pad if n > pad else 0, n)
+    return np.flatnonzero((groups.rank >= pad) | (groups.length <= pad))
+
+
 class WindowDataset(torch.utils.data.Dataset):
     """Samples of either layout, gathered a batch at a time.
 

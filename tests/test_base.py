@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from estimator_cases import SMALL, cases, sequence_data
+from estimator_cases import SMALL, cases, sequence_data, series_data
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -115,6 +115,64 @@ def test_convergence_warning_and_stopping_rule():
         ).fit(X, y)
     assert reg.n_iter_ == 4  # learning_rate="adaptive": tests/test_net.py
     assert len(reg.loss_curve_) == reg.n_iter_
+
+
+@pytest.mark.parametrize("make", [GRURegressor, GRUClassifier, GRUAnomalyDetector])
+def test_auto_patience_is_5_epochs_in_series_layout_and_10_in_sequence_layout(make):
+    # a huge tol: training stops after 1 + n_iter_no_change epochs
+    params = dict(
+        hidden_size=8,
+        tol=1e3,
+        learning_rate="constant",
+        n_iter_no_change="auto",
+        random_state=0,
+    )
+    Xs, ys = series_data()
+    Xq, yq = sequence_data()
+    series = make(window_size=5, **params).fit(Xs, ys)
+    sequence = make(**params).fit(Xq, yq)
+    assert (series.n_iter_, sequence.n_iter_) == (6, 11)
+    fixed = make(window_size=5, **{**params, "n_iter_no_change": 3}).fit(Xs, ys)
+    assert fixed.n_iter_ == 4
+
+
+@pytest.mark.parametrize(
+    "make, method",
+    [
+        # target_channel: the targets are scaled by X's channel, so that the
+        # change below reaches the model only through the training rows
+        (lambda **p: GRURegressor(target_channel=0, **p), "predict"),
+        (GRUClassifier, "predict_proba"),
+    ],
+)
+def test_series_layout_trains_only_on_complete_windows(make, method):
+    # the targets of a series' first window_size - 1 rows, whose windows are
+    # padded, do not reach the fitted model; the first complete one does
+    X, y = series_data()
+    groups = np.repeat([0, 1], [40, 20])
+    w = 5
+
+    def fitted(targets):
+        est = make(window_size=w, **SMALL).fit(X, targets, groups=groups)
+        return getattr(est, method)(X, groups=groups)
+
+    padded = y.copy()
+    padded[[0, 1, 40, 43]] = 1 - padded[[0, 1, 40, 43]]
+    np.testing.assert_array_equal(fitted(padded), fitted(y))
+    complete = y.copy()
+    complete[44] = 1 - complete[44]  # the second series' row w - 1
+    assert not np.array_equal(fitted(complete), fitted(y))
+
+
+def test_a_series_no_longer_than_the_padding_trains_on_all_its_rows():
+    X, y = series_data()
+    groups = np.repeat([0, 1], [56, 4])  # the second series: 4 rows
+    reg = GRURegressor(window_size=5, target_channel=0, **SMALL)
+    fit = reg.fit(X, y, groups=groups).predict(X, groups=groups)
+    changed = y.copy()
+    changed[57] = 1 - changed[57]
+    other = clone(reg).fit(X, changed, groups=groups).predict(X, groups=groups)
+    assert not np.array_equal(other, fit)
 
 
 def test_diverging_fit_raises_and_names_the_learning_rate():

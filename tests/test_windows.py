@@ -14,6 +14,7 @@ from skgru._windows import (
     BatchIterator,
     GroupIndex,
     WindowDataset,
+    complete_windows,
     edge_pad,
     inference_batches,
     pad_ragged,
@@ -69,6 +70,14 @@ def test_forecast_padding_ends_each_window_one_row_earlier():
     data = WindowDataset(to_tensor(series), None, window=3, pad=3)
     xb = data.inputs(torch.tensor([0, 1, 4]))[:, :, 0].numpy()
     np.testing.assert_array_equal(xb, [[0, 0, 0], [0, 0, 0], [1, 2, 3]])
+
+
+def test_complete_windows_leave_out_each_series_padded_rows():
+    np.testing.assert_array_equal(complete_windows(6, 2, None), [2, 3, 4, 5])
+    np.testing.assert_array_equal(complete_windows(2, 2, None), [0, 1])
+    # series 7 (rows 0, 2, 4, 6, 7), 3 (rows 1, 3) and 5 (row 5), interleaved
+    groups = GroupIndex(np.array([7, 3, 7, 3, 7, 5, 7, 7]))
+    np.testing.assert_array_equal(complete_windows(8, 2, groups), [1, 3, 4, 5, 6, 7])
 
 
 def test_subset_keeps_the_source_and_selects_samples():
