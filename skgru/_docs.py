@@ -56,7 +56,8 @@ SHARED_PARAMETERS = """hidden_size : int, default=64
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the samples and stop when their
         loss stops improving. In series layout the held-out samples are the
-        last rows, since neighbouring windows overlap.
+        last rows, since neighbouring windows overlap; with ``groups``, the
+        last rows of every series, each in proportion to its length.
     validation_fraction : float, default=0.1
         Share of the samples held out when ``early_stopping=True``.
     n_iter_no_change : int or "auto", default="auto"

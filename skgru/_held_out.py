@@ -25,7 +25,7 @@ from ._scores import (
 )
 from ._stats import float32_pair
 from ._validation import Layout
-from ._windows import WindowDataset, to_tensor
+from ._windows import WindowDataset, latest_last, to_tensor
 
 # The scoring rules a fitted detector uses: 1, before the held-out calibration
 # (errors in training units, averaged over channels; what older pickles and
@@ -126,10 +126,7 @@ class HeldOutScoresMixin:
         elif layout.groups is None:
             order = np.arange(n)
         else:  # the last rows of each series
-            groups = layout.groups
-            from_end = groups.length - groups.rank  # 1 for a series' last row
-            share = from_end / groups.length
-            order = np.lexsort((-groups.rank, share))[::-1]
+            order = latest_last(layout.groups, np.arange(n))
         self._held_out = np.sort(order[n - n_held :])
         return dataset.subset(np.sort(order[: n - n_held]))
 

@@ -18,7 +18,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, GradientNormClipping
 
 from ._adam import Adam
-from ._windows import BatchIterator, WindowDataset
+from ._windows import BatchIterator, WindowDataset, latest_last
 
 # Gradients of a GRU over long sequences occasionally explode; clipping their
 # global norm keeps one bad batch from undoing many epochs of training.
@@ -200,7 +200,8 @@ class EpochProgress(Callback):
 
 
 class TailSplit:
-    """A skorch ``train_split`` holding out the last ``fraction`` of samples.
+    """A skorch ``train_split`` holding out the last ``fraction`` of samples
+    (with groups, the last rows of each series, in proportion to its length).
 
     Used in series layout, where neighbouring windows overlap: a random split
     would validate on windows that share rows with training windows.
@@ -212,9 +213,13 @@ class TailSplit:
     def __call__(self, dataset: WindowDataset, y=None, **fit_params):
         n = len(dataset)
         n_valid = max(1, int(round(self.fraction * n)))
-        positions = np.arange(n)
-        return dataset.subset(positions[:-n_valid]), dataset.subset(
-            positions[-n_valid:]
+        if dataset.groups is None:
+            order = np.arange(n)
+        else:  # the last rows of every series, not the last series
+            rows = np.arange(n) if dataset.index is None else dataset.index.numpy()
+            order = latest_last(dataset.groups, rows)
+        return dataset.subset(np.sort(order[:-n_valid])), dataset.subset(
+            np.sort(order[-n_valid:])
         )
 
 

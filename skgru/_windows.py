@@ -109,6 +109,16 @@ class GroupIndex:
         return len(self.order)
 
 
+def latest_last(groups: GroupIndex, rows: np.ndarray) -> np.ndarray:
+    """Positions of ``rows`` ordered by how near each is to the end of its
+    series, as a share of the series' length, the latest last: the last
+    ``k`` positions hold the last rows of every series, each series in
+    proportion to its length."""
+    rank, length = groups.rank[rows], groups.length[rows]
+    share = (length - rank) / length  # 1 / length for a series' last row
+    return np.lexsort((-rank, share))[::-1]
+
+
 def complete_windows(n: int, pad: int, groups: GroupIndex | None) -> np.ndarray:
     """The rows of ``n`` (in series ``groups``) with no padding in their
     window: each series' rows from its ``pad``-th on, or all rows of a

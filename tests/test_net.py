@@ -10,8 +10,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 
 from skgru import GRUClassifier, GRURegressor
-from skgru._net import ADAPTIVE_FACTOR, ADAPTIVE_REDUCTIONS, RandomSplit
-from skgru._windows import WindowDataset
+from skgru._net import ADAPTIVE_FACTOR, ADAPTIVE_REDUCTIONS, RandomSplit, TailSplit
+from skgru._windows import GroupIndex, WindowDataset
 
 
 def _lr(est) -> float:
@@ -93,3 +93,20 @@ def test_early_stopping_with_too_few_samples_says_so():
     clf = GRUClassifier(early_stopping=True, validation_fraction=0.9)
     with pytest.raises(ValueError, match="validation_fraction=0.9 of 4 samples"):
         clf.fit(X, [0, 1, 2, 3])
+
+
+def test_tail_split_holds_out_the_last_rows_of_every_series():
+    # series a (rows 0, 2, 4, ..., 18: 10 rows) and b (the odd rows and 20-29:
+    # 20 rows), interleaved; the dataset is a subset, as complete windows are
+    ids = np.array(["a", "b"] * 10 + ["b"] * 10)
+    x = torch.arange(30, dtype=torch.float32)[:, None]
+    dataset = WindowDataset(x, x[:, 0], window=3, pad=2, groups=GroupIndex(ids))
+    kept = np.flatnonzero(np.arange(30) != 0)  # leave row 0 out
+    train, valid = TailSplit(0.1)(dataset.subset(kept))
+    # 3 of 29 rows: the last 1 of a (row 18) and the last 2 of b (rows 28, 29)
+    np.testing.assert_array_equal(valid.index, [18, 28, 29])
+    assert sorted(train.index.tolist() + valid.index.tolist()) == kept.tolist()
+    # one series: its last rows
+    single = WindowDataset(x, x[:, 0], window=3, pad=2)
+    train, valid = TailSplit(0.2)(single.subset(np.arange(2, 30)))
+    np.testing.assert_array_equal(valid.index, np.arange(24, 30))
