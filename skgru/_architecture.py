@@ -44,6 +44,8 @@ PREVIOUS_VALUES: dict = {
     "quantiles": (0.05, 0.5, 0.95),
     # one network
     "ensemble_size": 1,
+    # GRURegressor: no linear autoregressive term
+    "autoregressive": False,
 }
 
 ARCHITECTURE_CONSTRAINTS: dict = {

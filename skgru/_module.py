@@ -158,6 +158,11 @@ class GRUNetwork(nn.Module):
     keep_standardised : bool, default=False
         The GRU (and the convolutional branch) read the globally
         standardised channels beside the per-window normalised ones.
+    ar_window : int, default=0
+        With ``output_channels``: a linear autoregressive term (LSTNet's
+        "highway") added to the output before it is scaled back, a linear
+        map of the last ``ar_window`` normalised values of the output
+        channels, starting at zero. 0: none.
     """
 
     def __init__(
@@ -177,6 +182,7 @@ class GRUNetwork(nn.Module):
         stats_features: bool = False,
         feature_dropout: float = 0.0,
         keep_standardised: bool = False,
+        ar_window: int = 0,
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
@@ -223,6 +229,13 @@ class GRUNetwork(nn.Module):
             output_channels if output_channels is not None else [], dtype=torch.long
         )
         self.register_buffer("output_channels", out)
+        self.ar = None
+        self.ar_window = int(ar_window) if out.numel() else 0
+        if self.ar_window:
+            self.register_buffer("ar_channels", out.unique())
+            width = self.ar_window * len(self.ar_channels)
+            self.ar = nn.Linear(width, n_outputs, bias=False)
+            nn.init.zeros_(self.ar.weight)
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
@@ -234,6 +247,8 @@ class GRUNetwork(nn.Module):
             ("keep_standardised", False),
             ("conv", None),
             ("feature_dropout", None),
+            ("ar", None),
+            ("ar_window", 0),
         ):
             if name not in self.__dict__ and name not in self._modules:
                 self.__dict__[name] = value
@@ -242,7 +257,12 @@ class GRUNetwork(nn.Module):
     def plain(self) -> bool:
         """Whether the network is a GRU read step by step, of which only the
         last state reaches the head (what a row-by-row stream can carry)."""
-        return self.pooling == "last" and self.patch_size == 1 and self.conv is None
+        return (
+            self.pooling == "last"
+            and self.patch_size == 1
+            and self.conv is None
+            and self.ar is None
+        )
 
     def _init_gru(self) -> None:
         """Keras' GRU initialisation: Xavier-uniform input weights, orthogonal
@@ -343,6 +363,8 @@ class GRUNetwork(nn.Module):
             normalised = (x - mean[:, None, :]) / scale[:, None, :]
             keep = self.keep_standardised
             x = torch.cat([x, normalised], dim=2) if keep else normalised
+        if self.ar is not None:  # the output channels' last normalised values
+            past = normalised[:, -self.ar_window :, self.ar_channels]
         x, lengths = self._patches(x, lengths)
         mask = _time_mask(x, lengths)
         features = self._gru_features(x, lengths, mask)
@@ -354,6 +376,8 @@ class GRUNetwork(nn.Module):
         if self.feature_dropout is not None:
             features = self.feature_dropout(features)
         out = self._head(features)
+        if self.ar is not None:
+            out = out + self.ar(past.flatten(1))
         if revin and self.output_channels.numel():
             out = out * scale[:, self.output_channels] + mean[:, self.output_channels]
         return out

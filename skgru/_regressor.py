@@ -51,6 +51,16 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         prediction is mapped back with them (reversible instance
         normalisation, RevIN). This lets a GRU forecast a trending series,
         which a network fed globally standardised values cannot extrapolate.
+    autoregressive : bool, default=False
+        Series layout with ``target_channel``: add to the network's output a
+        linear map of the window's normalised target-channel values (a
+        linear autoregression trained with the network, from zero; LSTNet's
+        "highway"), before it is mapped back. The GRU then learns what the
+        linear part misses. It helps where a linear autoregression is
+        strong, e.g. a steady cycle or trend: in
+        ``benchmarks/FORECASTING.md``'s setting (seeds 0–5) it took solar's
+        MASE from 2.30 to 1.43 and the airline demo's MAE from 15.1 to 13.6,
+        but PBS's from 0.041 to 0.060.
     loss : {{"squared_error", "quantile"}}, default="squared_error"
         What training minimises. "squared_error": the mean squared error;
         ``predict`` gives the conditional mean. "quantile": the pinball loss
@@ -100,6 +110,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         **BaseGRU._parameter_constraints,
         **ARCHITECTURE_CONSTRAINTS,
         "target_channel": [Integral, str, None],
+        "autoregressive": ["boolean"],
         "loss": [StrOptions({"squared_error", "quantile"})],
         "quantiles": ["array-like"],
     }
@@ -134,6 +145,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         sample_stats=True,
         ensemble_size=1,
         target_channel=None,
+        autoregressive=False,
         loss="squared_error",
         quantiles=(0.05, 0.5, 0.95),
     ):
@@ -166,6 +178,7 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         self.sample_stats = sample_stats
         self.ensemble_size = ensemble_size
         self.target_channel = target_channel
+        self.autoregressive = autoregressive
         self.loss = loss
         self.quantiles = quantiles
 
@@ -300,7 +313,16 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         return int(channel)
 
     def _architecture_kwargs(self, layout: Layout) -> dict:
-        return architecture_kwargs(self, layout)
+        kwargs = architecture_kwargs(self, layout)
+        if self.autoregressive:
+            if layout.window is None or self.target_channel is None:
+                raise ValueError(
+                    "autoregressive=True needs series layout and target_channel "
+                    "(its linear term reads the target channel's window): set "
+                    "window_size and target_channel, or autoregressive=False."
+                )
+            kwargs["ar_window"] = int(layout.window)
+        return kwargs
 
     def _revin_channels(self, layout: Layout):
         every = list(range(layout.n_channels)) if instance_norm(self, layout) else None

@@ -25,6 +25,7 @@ SEQUENCE_LAYOUT = [
 ]
 SERIES_LAYOUT = [
     GRURegressor(window_size=3),
+    GRURegressor(window_size=3, target_channel=0, autoregressive=True),
     GRUClassifier(window_size=3),
     GRUAnomalyDetector(window_size=3),
     GRUAnomalyDetector(window_size=3, novelty=False),

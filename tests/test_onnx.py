@@ -53,6 +53,11 @@ SERIES_CASES = [
         id="reg-ensemble",
     ),
     pytest.param(
+        GRURegressor(window_size=12, target_channel=0, autoregressive=True, **SMALL),
+        lambda X: X[:, 0] * 50 + 100,
+        id="reg-autoregressive",
+    ),
+    pytest.param(
         GRUClassifier(window_size=12, **SMALL),
         lambda X: np.where(
             X[:, 0] > 0.5, "high", np.where(X[:, 0] < -0.5, "low", "mid")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_absolute_error
 
 from skgru import GRUAnomalyDetector, GRUClassifier, GRURegressor, save
@@ -150,3 +151,26 @@ def test_the_int8_copy_cannot_train_or_be_saved(airline, tmp_path):
 def test_report_is_a_plain_record():
     report = QuantizationReport(float_bytes=300, int8_bytes=100, size_ratio=3.0)
     assert str(report).startswith("network size     300 -> 100 bytes (3.00x")
+
+
+def test_the_autoregressive_term_is_quantized_too():
+    rng = np.random.default_rng(0)
+    t = np.arange(200)
+    x = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(size=200)
+    X, y = x[:-1, None], x[1:]
+    reg = GRURegressor(
+        window_size=12,
+        target_channel=0,
+        autoregressive=True,
+        hidden_size=8,
+        max_iter=20,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    small, _ = quantize(reg, X, y)
+    assert isinstance(small.module_.ar, torch.ao.nn.quantized.dynamic.Linear)
+    # the same 2% bound as the airline model's
+    pred = reg.predict(X)
+    assert np.max(np.abs(small.predict(X) - pred) / np.abs(pred)) < 0.02

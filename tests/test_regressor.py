@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tolerance import assert_float32_close
 
+import skgru
 from skgru import GRURegressor
 
 pytestmark = pytest.mark.usefixtures("no_convergence_warning")
@@ -241,3 +242,38 @@ def test_target_channel_targets_share_the_channels_standardisation():
         reg.fit(series[:-1, None], series[1:])
     np.testing.assert_array_equal(reg._y_mean, reg._input_stats[0][:1])
     np.testing.assert_array_equal(reg._y_scale, reg._input_stats[1][:1])
+
+
+def _trend_series(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    x = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(size=n)
+    return x[:-1, None], x[1:]
+
+
+def test_autoregressive_adds_a_trained_linear_term_that_every_path_keeps(tmp_path):
+    X, y = _trend_series()
+    params = dict(window_size=12, target_channel=0, hidden_size=8, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = GRURegressor(max_iter=20, **params).fit(X, y)
+        reg = GRURegressor(max_iter=20, autoregressive=True, **params).fit(X, y)
+    weight = reg.module_.ar.weight.detach()
+    assert weight.shape == (1, 12) and weight.abs().sum() > 0  # trained from 0
+    assert plain.module_.ar is None
+    assert not np.allclose(reg.predict(X), plain.predict(X))
+    # the term is part of the network's output: a save keeps it
+    skgru.save(reg, tmp_path / "ar.skops")
+    loaded = skgru.load(tmp_path / "ar.skops")
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
+@pytest.mark.parametrize(
+    "params", [dict(window_size=12), dict(target_channel=0), dict()]
+)
+def test_autoregressive_needs_series_layout_and_target_channel(params):
+    X, y = _trend_series()
+    X = X if "window_size" in params else X[:180].reshape(15, 12, 1)
+    y = y if "window_size" in params else y[:15]
+    with pytest.raises(ValueError, match="autoregressive=True needs series layout"):
+        GRURegressor(autoregressive=True, max_iter=1, **params).fit(X, y)

@@ -35,6 +35,11 @@ SERIES_CASES = [
         id="reg-revin",
     ),
     pytest.param(
+        GRURegressor(window_size=10, target_channel=0, autoregressive=True, **SMALL),
+        lambda X: X[:, 0] * 50 + 100,
+        id="reg-autoregressive",
+    ),
+    pytest.param(
         GRURegressor(window_size=10, num_layers=2, **SMALL),
         lambda X: X * 2,
         id="reg-multioutput",

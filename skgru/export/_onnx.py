@@ -137,6 +137,13 @@ def _member(g: _Graph, module: GRUNetwork, x: str) -> str:
         g.const(head.bias.detach().cpu().numpy(), "head_bias"),
         transB=1,
     )
+    if module.ar is not None:  # the linear term on the last normalised values
+        channels = g.const(module.ar_channels.cpu().numpy(), "ar_channels", np.int64)
+        past = g.op("Gather", normalised, channels, axis=2)
+        past = _steps(g, past, -module.ar_window, np.iinfo(np.int64).max)
+        past = g.op("Reshape", past, g.const([0, -1], "shape", np.int64))
+        weight = module.ar.weight.detach().cpu().numpy().T
+        out = g.op("Add", out, g.op("MatMul", past, g.const(weight, "ar_weight")))
     if module.revin and module.output_channels.numel():
         channels = module.output_channels.cpu().numpy()
         out_mean, out_scale = (_channels(g, stat, channels) for stat in (mean, scale))
