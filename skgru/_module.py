@@ -162,7 +162,8 @@ class GRUNetwork(nn.Module):
         With ``output_channels``: a linear autoregressive term (LSTNet's
         "highway") added to the output before it is scaled back, a linear
         map of the last ``ar_window`` normalised values of the output
-        channels, starting at zero. 0: none.
+        channels, starting at zero, which reads them through
+        ``feature_dropout`` too. 0: none.
     """
 
     def __init__(
@@ -376,8 +377,11 @@ class GRUNetwork(nn.Module):
         if self.feature_dropout is not None:
             features = self.feature_dropout(features)
         out = self._head(features)
-        if self.ar is not None:
-            out = out + self.ar(past.flatten(1))
+        if self.ar is not None:  # read with the same dropout as the features
+            past = past.flatten(1)
+            if self.feature_dropout is not None:
+                past = self.feature_dropout(past)
+            out = out + self.ar(past)
         if revin and self.output_channels.numel():
             out = out * scale[:, self.output_channels] + mean[:, self.output_channels]
         return out

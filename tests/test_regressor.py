@@ -256,7 +256,7 @@ def test_autoregressive_adds_a_trained_linear_term_that_every_path_keeps(tmp_pat
     params = dict(window_size=12, target_channel=0, hidden_size=8, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        plain = GRURegressor(max_iter=20, **params).fit(X, y)
+        plain = GRURegressor(max_iter=20, autoregressive=False, **params).fit(X, y)
         reg = GRURegressor(max_iter=20, autoregressive=True, **params).fit(X, y)
     weight = reg.module_.ar.weight.detach()
     assert weight.shape == (1, 12) and weight.abs().sum() > 0  # trained from 0
@@ -277,3 +277,16 @@ def test_autoregressive_needs_series_layout_and_target_channel(params):
     y = y if "window_size" in params else y[:15]
     with pytest.raises(ValueError, match="autoregressive=True needs series layout"):
         GRURegressor(autoregressive=True, max_iter=1, **params).fit(X, y)
+
+
+def test_autoregressive_auto_is_on_where_it_can_be():
+    X, y = _trend_series()
+    small = dict(hidden_size=8, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        on = GRURegressor(window_size=12, target_channel=0, **small).fit(X, y)
+        no_channel = GRURegressor(window_size=12, **small).fit(X, y)
+        sequences = GRURegressor(target_channel=0, **small)
+        sequences.fit(X[:180].reshape(15, 12, 1), y[:15])
+    assert on.module_.ar is not None
+    assert no_channel.module_.ar is None and sequences.module_.ar is None
