@@ -159,11 +159,11 @@ class GRUNetwork(nn.Module):
         The GRU (and the convolutional branch) read the globally
         standardised channels beside the per-window normalised ones.
     ar_window : int, default=0
-        With ``output_channels``: a linear autoregressive term (LSTNet's
-        "highway") added to the output before it is scaled back, a linear
-        map of the last ``ar_window`` normalised values of the output
-        channels, starting at zero, which reads them through
-        ``feature_dropout`` too. 0: none.
+        With ``output_channels`` (and ``norm_channels``): a linear
+        autoregressive term (LSTNet's "highway") added to the output before
+        it is scaled back, a linear map of the last ``ar_window`` normalised
+        values of the output channels, starting at zero, which reads them
+        through ``feature_dropout`` too. 0: none.
     """
 
     def __init__(
@@ -231,7 +231,7 @@ class GRUNetwork(nn.Module):
         )
         self.register_buffer("output_channels", out)
         self.ar = None
-        self.ar_window = int(ar_window) if out.numel() else 0
+        self.ar_window = int(ar_window) if out.numel() and self.revin else 0
         if self.ar_window:
             self.register_buffer("ar_channels", out.unique())
             width = self.ar_window * len(self.ar_channels)
