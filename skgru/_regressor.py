@@ -316,16 +316,14 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
     def _architecture_kwargs(self, layout: Layout) -> dict:
         kwargs = architecture_kwargs(self, layout)
         possible = layout.window is not None and self.target_channel is not None
-        if self.autoregressive == "auto":
-            if possible:
-                kwargs["ar_window"] = int(layout.window)
-        elif self.autoregressive:
-            if not possible:
-                raise ValueError(
-                    "autoregressive=True needs series layout and target_channel "
-                    "(its linear term reads the target channel's window): set "
-                    "window_size and target_channel, or autoregressive=False."
-                )
+        asked = self.autoregressive and not isinstance(self.autoregressive, str)
+        if asked and not possible:
+            raise ValueError(
+                "autoregressive=True needs series layout and target_channel "
+                "(its linear term reads the target channel's window): set "
+                "window_size and target_channel, or autoregressive=False."
+            )
+        if self.autoregressive and possible:  # True, or "auto"
             kwargs["ar_window"] = int(layout.window)
         return kwargs
 
