@@ -53,6 +53,7 @@ anomaly: $(BENCH_STAMP)
 	$(PY) benchmarks/anomaly.py
 
 # Forecasts of skgru at defaults against naive, seasonal naive, Ridge and
-# HistGradientBoosting on lags: benchmarks/FORECASTING.md
+# HistGradientBoosting on lags, and statsforecast's AutoETS and AutoTheta
+# (benchmark-only extra): benchmarks/FORECASTING.md
 forecasting: $(BENCH_STAMP)
 	$(PY) benchmarks/forecasting.py

@@ -35,6 +35,10 @@ training windows as the window is long. Methods:
   the newest lag).
 * ``hgb``: ``HistGradientBoostingRegressor(random_state=seed)`` on the same
   level-relative lags, recursive.
+* ``autoets`` and ``autotheta``: statsforecast's ``AutoETS`` and
+  ``AutoTheta`` with the set's season, fitted on each series on its own
+  (also on ``m1_yearly``: the per-series statistical baselines the global
+  models are compared with); left out when statsforecast is not installed.
 * ``skgru``: ``GRURegressor(window_size=w, target_channel=0,
   random_state=seed)`` (plus ``--skgru-params``) fitted in series layout on
   the raw values, ``X = train[:-1, None]``, ``y = train[1:]``; forecast by
@@ -58,9 +62,9 @@ Metrics, averaged over the series of a set: MASE (mean absolute error over
 the mean absolute seasonal difference of the training part, season 1 for
 yearly data) and sMAPE (mean of ``200 |y - f| / (|y| + |f|)`` in %, 0 where
 both are 0). ``fit s`` is the seconds spent fitting and forecasting,
-summed over the series of the set. The naive methods and Ridge are
-deterministic and run once; HGB and skgru run once per seed, and the report
-gives their means over seeds.
+summed over the series of the set. The naive methods, Ridge, AutoETS and
+AutoTheta are deterministic and run once; HGB and skgru run once per seed,
+and the report gives their means over seeds.
 
 Run ``python benchmarks/forecasting.py`` with the ``bench`` extra installed.
 It prints one line per set and method and rewrites
@@ -106,7 +110,17 @@ NOTES = {  # a line under the set's table
     "standardises each series by its own statistics (scaling='auto' with "
     "groups); Ridge and HGB see level-relative lags.",
 }
-METHODS = ["naive", "seasonal_naive", "ridge", "hgb", "skgru", "skgru_intervals"]
+METHODS = [
+    "naive",
+    "seasonal_naive",
+    "ridge",
+    "hgb",
+    "autoets",
+    "autotheta",
+    "skgru",
+    "skgru_intervals",
+]
+STATSFORECAST = {"autoets": "AutoETS", "autotheta": "AutoTheta"}
 STOCHASTIC = {"hgb", "skgru", "skgru_intervals"}
 COVERAGE = 0.9
 
@@ -196,6 +210,31 @@ def run_hgb(trains, season, w, h, seed, extra) -> np.ndarray:
     return recursive(est.fit(*lagged(trains, w)), trains, w, h)
 
 
+def statsforecast_model(method: str) -> type | None:
+    """statsforecast's model class for ``method``, or None if not installed."""
+    try:
+        from statsforecast import models
+    except ImportError:
+        return None
+    return getattr(models, STATSFORECAST[method])
+
+
+def run_statsforecast(method: str, trains, season, h) -> np.ndarray:
+    """One statsforecast model fitted on each series on its own."""
+    model = statsforecast_model(method)
+    return np.stack(
+        [model(season_length=season).forecast(y=t, h=h)["mean"] for t in trains]
+    )
+
+
+def run_autoets(trains, season, w, h, seed, extra) -> np.ndarray:
+    return run_statsforecast("autoets", trains, season, h)
+
+
+def run_autotheta(trains, season, w, h, seed, extra) -> np.ndarray:
+    return run_statsforecast("autotheta", trains, season, h)
+
+
 def run_skgru(trains, season, w, h, seed, extra) -> np.ndarray:
     """One GRURegressor over all series (with ``groups`` when several)."""
     params = {"window_size": w, "target_channel": 0, "random_state": seed, **extra}
@@ -248,6 +287,8 @@ RUNNERS: dict[str, Callable] = {
     "seasonal_naive": run_seasonal_naive,
     "ridge": run_ridge,
     "hgb": run_hgb,
+    "autoets": run_autoets,
+    "autotheta": run_autotheta,
     "skgru": run_skgru,
     "skgru_intervals": run_skgru_intervals,
 }
@@ -327,9 +368,12 @@ def run_set(name: str, methods: list[str], seeds: list[int], extra: dict) -> lis
 # ---------------------------------------------------------------- report
 def header(args: argparse.Namespace, extra: dict) -> list[str]:
     """Command, date, machine, versions and parameters of this run."""
+    installed = statsforecast_model("autoets") is not None
     return [
         *run_header(
-            "skgru forecasting benchmark", "forecasting.py", ("sktime", "aeon")
+            "skgru forecasting benchmark",
+            "forecasting.py",
+            ("sktime", "aeon", *(("statsforecast",) if installed else ())),
         ),
         f"skgru parameters: {json.dumps(extra) if extra else 'defaults'} "
         f"(plus window_size=w, target_channel=0, random_state=seed). "
@@ -339,11 +383,13 @@ def header(args: argparse.Namespace, extra: dict) -> list[str]:
         "fitted on the values before them. MASE and sMAPE (%) are averaged over "
         "the series of a set (lower is better); fit s (fitting plus "
         "forecasting) is summed over them. "
-        "naive, seasonal_naive and ridge are deterministic and run once; hgb and "
-        "skgru give means over seeds, and their MASE per seed. "
+        "naive, seasonal_naive, ridge, autoets and autotheta are deterministic "
+        "and run once; hgb and skgru give means over seeds, and their MASE per "
+        "seed. "
         "Window w = min(max(2 season, h, 8), "
         "shortest training part // 3); on m1_yearly ridge, hgb and skgru are "
-        "one global model over all series. See the docstring of "
+        "one global model over all series, and autoets and autotheta "
+        "(statsforecast) one model per series. See the docstring of "
         "benchmarks/forecasting.py for the full protocol.",
     ]
 
@@ -352,6 +398,7 @@ def render(head: list[str], results: list[dict]) -> str:
     lines = list(head)
     names = list(dict.fromkeys(r["set"] for r in results))
     wins, compared = 0, 0
+    statistical: list[str] = []  # per set: skgru against AutoETS / AutoTheta
     coverages: list[float] = []
     for name in names:
         rows = [r for r in results if r["set"] == name]
@@ -393,12 +440,28 @@ def render(head: list[str], results: list[dict]) -> str:
         if "skgru" in means and "ridge" in means:
             compared += 1
             wins += means["skgru"] <= means["ridge"]
+        local = {m: means[m] for m in STATSFORECAST if m in means}
+        if "skgru" in means and local:
+            best = min(local, key=local.get)
+            verdict = "≤" if means["skgru"] <= local[best] else ">"
+            statistical.append(
+                f"{name} {means['skgru']:.4f} {verdict} {local[best]:.4f} ({best})"
+            )
     if compared:
         lines += [
             "",
             "## Summary",
             "",
             f"skgru's MASE ≤ Ridge's on {wins} of {compared} sets.",
+        ]
+    if statistical:
+        better = sum("≤" in line for line in statistical)
+        lines += [
+            "",
+            f"skgru's MASE ≤ the better of statsforecast's AutoETS and AutoTheta "
+            f"(one model per series) on {better} of {len(statistical)} sets: "
+            + "; ".join(statistical)
+            + ".",
         ]
     if coverages:
         held = sum(0.85 <= c <= 0.95 for c in coverages)
@@ -419,6 +482,10 @@ def main() -> None:
     extra = skgru_params(args)
     names = args.sets or list(SETS)
     methods = args.methods or METHODS
+    missing = [m for m in methods if m in STATSFORECAST and not statsforecast_model(m)]
+    if missing:
+        print(f"statsforecast is not installed: {', '.join(missing)} left out")
+        methods = [m for m in methods if m not in missing]
     for name in names:  # fail before any fit if data lack
         load_set(name)
     head = header(args, extra)
