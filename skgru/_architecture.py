@@ -13,7 +13,7 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._module import POOLINGS
+from ._module import POOLINGS, SAMPLE_VAR_EPS, WINDOW_VAR_EPS
 from ._validation import Layout
 
 # patch_size="auto": the fewest steps per patch that leave the GRU at most
@@ -89,7 +89,10 @@ pooling : {"last", "mean", "max", "concat"}, default="concat"
         amplitude, and its amplitude counts too. ``"auto"``: ``"both"`` in
         sequence layout (whole recordings), ``False`` in series layout
         (windows of one series, where ``target_channel`` normalises the
-        target's history).
+        target's history). A recording is normalised whatever its amplitude
+        (its standard deviation is floored at 1e-5 of the channel's over the
+        training data), a window of a series only down to about 0.03 of it,
+        so that a flat stretch stays flat.
     sample_stats : bool, default=True
         With ``instance_norm``, the output layer also reads each sample's
         per-channel mean and log standard deviation that the normalisation
@@ -153,5 +156,6 @@ def architecture_kwargs(est, layout: Layout) -> dict:
         stats_features=bool(norm and est.sample_stats),
         feature_dropout=float(est.dropout),
         keep_standardised=norm == "both",
+        norm_eps=WINDOW_VAR_EPS if layout.window is not None else SAMPLE_VAR_EPS,
         **({"members": est.ensemble_size} if est.ensemble_size > 1 else {}),
     )

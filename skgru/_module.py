@@ -25,10 +25,15 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ._gru_cpu import gru_states, handles
 
-# Variance floor of the per-window normalisation, in units of the globally
-# standardised input. It keeps the scale of a flat window at about 0.03 global
-# standard deviations, so a constant stretch does not blow a tiny change up.
+# Variance floors of the per-window normalisation, in units of the globally
+# standardised input. A window of a series keeps a scale of at least about 0.03
+# global standard deviations, so that a flat stretch of the series does not blow
+# a tiny change up. A whole recording (sequence layout) is z-normalised down to
+# 1e-5 global standard deviations, as UCR practice does every recording: where
+# recordings' amplitudes span orders of magnitude, the floor of a window would
+# flatten the shape of every quiet recording.
 WINDOW_VAR_EPS = 1e-3
+SAMPLE_VAR_EPS = 1e-10
 
 
 def _time_mask(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor | None:
@@ -45,7 +50,7 @@ POOLINGS = ("last", "mean", "max", "concat")
 
 
 def window_stats(
-    x: torch.Tensor, lengths: torch.Tensor | None = None
+    x: torch.Tensor, lengths: torch.Tensor | None = None, eps: float = WINDOW_VAR_EPS
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and scale of every channel of every window over time.
 
@@ -55,6 +60,8 @@ def window_stats(
     lengths : tensor of shape (batch,), optional
         Number of real steps of each window; later steps are padding and
         are left out of the statistics.
+    eps : float, default=WINDOW_VAR_EPS
+        Added to the variance before its square root.
 
     Returns
     -------
@@ -68,7 +75,7 @@ def window_stats(
         count = mask.sum(dim=1).clamp(min=1)
         mean = (x * mask).sum(dim=1) / count
         var = (((x - mean[:, None, :]) * mask) ** 2).sum(dim=1) / count
-    return mean, torch.sqrt(var + WINDOW_VAR_EPS)
+    return mean, torch.sqrt(var + eps)
 
 
 def _masked_pool(
@@ -164,6 +171,9 @@ class GRUNetwork(nn.Module):
         it is scaled back, a linear map of the last ``ar_window`` normalised
         values of the output channels, starting at zero, which reads them
         through ``feature_dropout`` too. 0: none.
+    norm_eps : float, default=WINDOW_VAR_EPS
+        Variance floor of the per-window normalisation (``SAMPLE_VAR_EPS``
+        for whole recordings).
     """
 
     def __init__(
@@ -184,6 +194,7 @@ class GRUNetwork(nn.Module):
         feature_dropout: float = 0.0,
         keep_standardised: bool = False,
         ar_window: int = 0,
+        norm_eps: float = WINDOW_VAR_EPS,
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
@@ -191,6 +202,7 @@ class GRUNetwork(nn.Module):
         self.pooling = pooling
         self.patch_size = int(patch_size)
         self.keep_standardised = bool(keep_standardised)
+        self.norm_eps = float(norm_eps)
         width = n_channels * (2 if self.keep_standardised else 1) * self.patch_size
         self.gru = nn.GRU(
             width,
@@ -250,6 +262,7 @@ class GRUNetwork(nn.Module):
             ("feature_dropout", None),
             ("ar", None),
             ("ar_window", 0),
+            ("norm_eps", WINDOW_VAR_EPS),
         ):
             if name not in self.__dict__ and name not in self._modules:
                 self.__dict__[name] = value
@@ -358,7 +371,7 @@ class GRUNetwork(nn.Module):
         x = self.standardize(x)
         revin = self.revin
         if revin:
-            mean, scale = window_stats(x, lengths)
+            mean, scale = window_stats(x, lengths, self.norm_eps)
             mean = torch.where(self.norm_mask, mean, torch.zeros_like(mean))
             scale = torch.where(self.norm_mask, scale, torch.ones_like(scale))
             normalised = (x - mean[:, None, :]) / scale[:, None, :]

@@ -12,6 +12,7 @@ from tolerance import assert_float32_close
 
 from skgru import GRUClassifier, GRURegressor
 from skgru._architecture import AUTO_MAX_STEPS
+from skgru._module import SAMPLE_VAR_EPS, WINDOW_VAR_EPS
 
 SMALL = dict(hidden_size=8, max_iter=5, random_state=0)
 
@@ -99,10 +100,13 @@ def test_instance_norm_is_invariant_to_each_recordings_offset_and_scale(cls):
     scale = rng.uniform(0.5, 3, size=(len(X), 1, 2))
     method = "predict_proba" if cls is GRUClassifier else "predict"
     expected = getattr(est, method)(X)
-    # an offset cancels to float32 rounding; a scale up to the variance
-    # floor, WINDOW_VAR_EPS, a thousandth of a unit variance
+    # an offset or a scale cancels to float32 rounding: a whole recording's
+    # variance floor, SAMPLE_VAR_EPS, is 1e-10 of the global variance. A
+    # recording a thousand times quieter than the training data (variance
+    # 1e-6) is scaled 5e-5 less than exactly.
     assert_float32_close(getattr(est, method)(X + offset), expected, rtol=1e-4)
-    assert_float32_close(getattr(est, method)(X * scale), expected, rtol=1e-2)
+    assert_float32_close(getattr(est, method)(X * scale), expected, rtol=1e-4)
+    assert_float32_close(getattr(est, method)(X * 1e-3), expected, rtol=1e-3)
     with_stats = _quiet_fit(cls(instance_norm=True, sample_stats=True, **SMALL), X, y)
     moved = getattr(with_stats, method)(X + offset)
     assert not np.allclose(moved, getattr(with_stats, method)(X), rtol=1e-2)
@@ -152,3 +156,15 @@ def test_options_work_with_ragged_sequences_and_partial_fit(params):
     clf.partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
     assert clf.predict_proba(X).shape == (30, 2)
     assert clf.n_iter_ == 2
+
+
+def test_recordings_are_normalised_down_to_a_lower_floor_than_windows():
+    """Sequence layout z-normalises each recording whatever its amplitude;
+    series layout keeps the window floor, so a flat stretch stays flat."""
+    X, y = _sequences()
+    seq = _quiet_fit(GRUClassifier(**SMALL), X, y)
+    series = _quiet_fit(
+        GRURegressor(window_size=5, target_channel=0, **SMALL), X[0], y[:30]
+    )
+    assert seq.module_.norm_eps == SAMPLE_VAR_EPS
+    assert series.module_.norm_eps == WINDOW_VAR_EPS

@@ -3,7 +3,7 @@ import pytest
 import torch
 from tolerance import assert_float32_close
 
-from skgru._module import WINDOW_VAR_EPS, GRUNetwork, window_stats
+from skgru._module import SAMPLE_VAR_EPS, WINDOW_VAR_EPS, GRUNetwork, window_stats
 
 
 def n_trainable(module):
@@ -53,6 +53,21 @@ def test_revin_moves_the_prediction_with_the_window():
     # The variance floor (WINDOW_VAR_EPS) makes scaling only nearly exact:
     # about 1% of the output's spread.
     assert_float32_close(net(x * 3.0).detach(), base * 3.0, rtol=1e-2)
+
+
+def test_the_sample_floor_keeps_a_quiet_recordings_shape():
+    """A recording 1e-4 times as loud as unit variance: the window floor
+    flattens it towards a constant input, the sample floor does not."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 12, 1)
+    quiet = 1e-4 * x + 3.0
+    flat = torch.full_like(x, 3.0)
+    for eps, same_as in ((SAMPLE_VAR_EPS, x), (WINDOW_VAR_EPS, flat)):
+        torch.manual_seed(1)
+        net = GRUNetwork(1, 2, hidden_size=8, norm_channels=[0], norm_eps=eps)
+        assert_float32_close(net(quiet).detach(), net(same_as).detach(), rtol=2e-2)
+        other = flat if same_as is x else x
+        assert not torch.allclose(net(quiet), net(other), rtol=1e-1)
 
 
 def test_revin_leaves_other_channels_alone():

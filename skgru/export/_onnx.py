@@ -112,7 +112,7 @@ def _member(g: _Graph, module: GRUNetwork, x: str) -> str:
         mean = g.op("ReduceMean", xs, axes=[1], keepdims=1)
         dev = g.op("Sub", xs, mean)
         var = g.op("ReduceMean", g.op("Mul", dev, dev), axes=[1], keepdims=1)
-        scale = g.op("Sqrt", g.op("Add", var, g.const(WINDOW_VAR_EPS)))
+        scale = g.op("Sqrt", g.op("Add", var, g.const(module.norm_eps)))
         mean = g.op("Mul", mean, g.const(mask, "norm_mask"))
         scale = g.op("Add", g.op("Mul", scale, g.const(mask)), g.const(1 - mask))
         normalised = g.op("Div", g.op("Sub", xs, mean), scale)
