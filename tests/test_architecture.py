@@ -11,7 +11,6 @@ from sklearn.exceptions import ConvergenceWarning
 from tolerance import assert_float32_close
 
 from skgru import GRUClassifier, GRURegressor
-from skgru._architecture import AUTO_MAX_STEPS
 from skgru._module import SAMPLE_VAR_EPS, WINDOW_VAR_EPS
 
 SMALL = dict(hidden_size=8, max_iter=5, random_state=0)
@@ -53,17 +52,20 @@ def test_bad_architecture_parameters_are_named(cls, params, match):
 @pytest.mark.parametrize(
     "X, expected",
     [
-        (np.zeros((4, 64, 1)), 1),
-        (np.zeros((4, 65, 1)), 2),
-        (np.zeros((4, 1460, 1)), 23),
+        (np.zeros((4, 35, 1)), 1),
+        (np.zeros((4, 36, 1)), 2),
+        (np.zeros((4, 100, 1)), 3),
+        (np.zeros((4, 1460, 1)), 12),
         ([np.zeros((n, 1)) for n in (10, 300, 130, 20)], 5),
     ],
 )
-def test_auto_patches_leave_the_gru_at_most_64_steps(X, expected):
+def test_auto_patches_of_recordings_grow_with_the_root_of_the_longest(X, expected):
     clf = _quiet_fit(GRUClassifier(patch_size="auto", **SMALL), X, [0, 1, 0, 1])
     assert clf.module_.patch_size == expected
+    # the GRU reads about 3 sqrt(T) patches of the longest recording
     longest = max(len(x) for x in X)
-    assert -(-longest // expected) <= AUTO_MAX_STEPS
+    steps = -(-longest // expected)
+    assert 3 * np.sqrt(longest) - 3 <= steps <= max(35, 4 * np.sqrt(longest))
 
 
 def test_auto_patches_in_series_layout_follow_the_window():
