@@ -19,6 +19,7 @@ from tolerance import STREAM_RTOL, assert_float32_close
 import skgru
 from skgru import GRUAnomalyDetector, GRUClassifier, GRURegressor, load, save
 from skgru._architecture import PREVIOUS_VALUES
+from skgru._module import SAMPLE_VAR_EPS, WINDOW_VAR_EPS
 from skgru.exceptions import InconsistentVersionWarning
 
 REGRESSOR_PARAMS = GRURegressor().get_params()
@@ -174,6 +175,25 @@ def test_a_file_from_before_the_architecture_parameters_loads_as_the_plain_gru(
     loaded = load(path)
     assert loaded.get_params() == reg.get_params()
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
+def test_a_model_from_before_the_sample_floor_keeps_the_window_floor(tmp_path):
+    """Files and pickles written before ``norm_eps`` existed normalised
+    recordings with the window's variance floor, and still do."""
+    X, y = sequence_data()
+    clf = GRUClassifier(**SMALL).fit(X, (y > np.median(y)).astype(int))
+    assert clf.module_.norm_eps == SAMPLE_VAR_EPS
+    path = str(tmp_path / "model.skgru")
+    save(clf, path)
+    header, tensors = read_file(path)
+    pairs = header["attributes"]["_network_kwargs"]["__dict__"]
+    header["attributes"]["_network_kwargs"]["__dict__"] = [
+        pair for pair in pairs if pair[0] != "norm_eps"
+    ]
+    rewrite(path, header, tensors)
+    assert load(path).module_.norm_eps == WINDOW_VAR_EPS
+    del clf.module_.__dict__["norm_eps"]  # as the previous version pickled it
+    assert pickle.loads(pickle.dumps(clf)).module_.norm_eps == WINDOW_VAR_EPS
 
 
 def test_a_pickle_from_before_the_architecture_parameters_loads_as_the_plain_gru():
