@@ -251,6 +251,12 @@ def _trend_series(n=200, seed=0):
     return x[:-1, None], x[1:]
 
 
+def _trend_sequences():
+    """The trend series cut into 15 sequences of 12 steps, one target each."""
+    X, y = _trend_series()
+    return X[:180].reshape(15, 12, 1), y[:15]
+
+
 def test_autoregressive_adds_a_trained_linear_term_that_every_path_keeps(tmp_path):
     X, y = _trend_series()
     params = dict(window_size=12, target_channel=0, hidden_size=8, random_state=0)
@@ -272,9 +278,7 @@ def test_autoregressive_adds_a_trained_linear_term_that_every_path_keeps(tmp_pat
     "params", [dict(window_size=12), dict(target_channel=0), dict()]
 )
 def test_autoregressive_needs_series_layout_and_target_channel(params):
-    X, y = _trend_series()
-    X = X if "window_size" in params else X[:180].reshape(15, 12, 1)
-    y = y if "window_size" in params else y[:15]
+    X, y = _trend_series() if "window_size" in params else _trend_sequences()
     with pytest.raises(ValueError, match="autoregressive=True needs series layout"):
         GRURegressor(autoregressive=True, max_iter=1, **params).fit(X, y)
 
@@ -286,7 +290,6 @@ def test_autoregressive_auto_is_on_where_it_can_be():
         warnings.simplefilter("ignore", ConvergenceWarning)
         on = GRURegressor(window_size=12, target_channel=0, **small).fit(X, y)
         no_channel = GRURegressor(window_size=12, **small).fit(X, y)
-        sequences = GRURegressor(target_channel=0, **small)
-        sequences.fit(X[:180].reshape(15, 12, 1), y[:15])
+        sequences = GRURegressor(target_channel=0, **small).fit(*_trend_sequences())
     assert on.module_.ar is not None
     assert no_channel.module_.ar is None and sequences.module_.ar is None
