@@ -5,7 +5,7 @@ Five real data sets that sktime and aeon ship inside their pip packages
 
 * ``PBS_dataset``: monthly prescriptions (sktime, ``Scripts``), 204 rows;
   season 12, h = 18. An intermittent count series (90 of its values are 0)
-  that ends in 24 zeros: its test part is all 0, so the naive methods score
+  that ends in 38 zeros: its test part is all 0, so the naive methods score
   MASE 0 and any forecast other than 0 gets sMAPE 200%.
 * ``seatbelts``: monthly road casualties (sktime, ``KSI``), 192 rows;
   season 12, h = 18.
@@ -104,7 +104,7 @@ SETS = {
     "m1_yearly": ("aeon", "m1_yearly_dataset/m1_yearly_dataset.tsf", None, 1, 6),
 }
 NOTES = {  # a line under the set's table
-    "PBS_dataset": "The test part is all 0 (the series ends in 24 zeros): the "
+    "PBS_dataset": "The test part is all 0 (the series ends in 38 zeros): the "
     "naive methods are exact, and any other forecast gets sMAPE 200%.",
     "m1_yearly": "skgru gets raw values (mean levels from about 2 to 1.8e7) and "
     "standardises each series by its own statistics (scaling='auto' with "
