@@ -1,4 +1,5 @@
-"""ONNX export: onnxruntime on the exported graph gives what skgru gives."""
+"""ONNX export (skgru/export/_onnx.py): onnxruntime on the exported graph
+gives what skgru gives."""
 
 import sys
 

@@ -1,10 +1,11 @@
 """ONNX export of a fitted estimator's whole inference path.
 
 The graph is written operator by operator from the fitted network (no
-tracing): the input standardisation, the per-window normalisation (RevIN)
-when the estimator uses it, ONNX's own ``GRU`` operator for every layer, the
-linear head, and the estimator's post-processing. It needs only the ``onnx``
-package to write, and any ONNX runtime to run.
+tracing): :mod:`skgru.export._onnx_network` writes the network's nodes, and
+this module adds the estimator's post-processing (target scaling, softmax
+and labels, sorted quantiles, the detector's error and decision), names the
+outputs after the estimator's methods and checks and writes the model. It
+needs only the ``onnx`` package to write, and any ONNX runtime to run.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import torch
 from sklearn.utils.validation import check_is_fitted
 
-from .._ensemble import GRUEnsemble
-from .._module import WINDOW_VAR_EPS, GRUNetwork
+from .._module import WINDOW_VAR_EPS
 from .._quantiles import median_index
 from .._scores import UNIT_FLOOR
+from ._onnx_network import Graph, network, time_slice
 
 # ONNX opset of the graph: ReduceMean still takes its axes as an attribute,
 # and runtimes from 2022 on (onnxruntime >= 1.13) load it.
@@ -38,207 +38,6 @@ def import_onnx():
     return onnx
 
 
-class _Graph:
-    """A tiny builder: nodes, constants and fresh value names."""
-
-    def __init__(self, onnx) -> None:
-        self.onnx = onnx
-        self.helper = onnx.helper
-        self.nodes: list = []
-        self.initializers: list = []
-        self._count = 0
-
-    def name(self, hint: str) -> str:
-        self._count += 1
-        return f"{hint}_{self._count}"
-
-    def const(self, value, hint: str = "const", dtype=np.float32) -> str:
-        array = np.asarray(value)
-        if dtype is not None:
-            array = array.astype(dtype)
-        name = self.name(hint)
-        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
-        return name
-
-    def op(self, op_type: str, *inputs: str, hint: str | None = None, **attrs):
-        outputs = attrs.pop("outputs", 1)
-        names = [self.name(hint or op_type.lower()) for _ in range(outputs)]
-        self.nodes.append(self.helper.make_node(op_type, list(inputs), names, **attrs))
-        return names[0] if outputs == 1 else names
-
-
-def _gru_weights(gru: torch.nn.GRU, layer: int) -> tuple[np.ndarray, ...]:
-    """ONNX ``W, R, B`` of one layer: gates reordered from torch's (r, z, n)
-    to ONNX's (z, r, h), directions stacked."""
-    hidden = gru.hidden_size
-    suffixes = ["", "_reverse"] if gru.bidirectional else [""]
-
-    def reorder(weight: torch.Tensor) -> np.ndarray:
-        r, z, n = weight.detach().float().cpu().split(hidden)
-        return torch.cat([z, r, n]).numpy()
-
-    w, r, b = [], [], []
-    for suffix in suffixes:
-        w.append(reorder(getattr(gru, f"weight_ih_l{layer}{suffix}")))
-        r.append(reorder(getattr(gru, f"weight_hh_l{layer}{suffix}")))
-        b.append(
-            np.concatenate(
-                [
-                    reorder(getattr(gru, f"bias_ih_l{layer}{suffix}")),
-                    reorder(getattr(gru, f"bias_hh_l{layer}{suffix}")),
-                ]
-            )
-        )
-    return np.stack(w), np.stack(r), np.stack(b)
-
-
-def _network(g: _Graph, module, x: str) -> str:
-    """The graph of ``module.forward`` on raw windows ``x`` (batch, time, f):
-    one network's, or the mean of an ensemble's members'."""
-    if isinstance(module, GRUEnsemble):
-        outputs = [_member(g, member, x) for member in module.members]
-        return g.op("Div", g.op("Sum", *outputs), g.const(len(outputs)))
-    return _member(g, module, x)
-
-
-def _member(g: _Graph, module: GRUNetwork, x: str) -> str:
-    """The graph of one :class:`GRUNetwork`'s ``forward``."""
-    x_mean = module.x_mean.detach().cpu().numpy()
-    x_scale = module.x_scale.detach().cpu().numpy()
-    xs = g.op("Div", g.op("Sub", x, g.const(x_mean, "x_mean")), g.const(x_scale))
-    if module.revin:
-        # per-window mean and scale over time, of the channels in norm_mask
-        mask = module.norm_mask.cpu().numpy().astype(np.float32)
-        mean = g.op("ReduceMean", xs, axes=[1], keepdims=1)
-        dev = g.op("Sub", xs, mean)
-        var = g.op("ReduceMean", g.op("Mul", dev, dev), axes=[1], keepdims=1)
-        scale = g.op("Sqrt", g.op("Add", var, g.const(module.norm_eps)))
-        mean = g.op("Mul", mean, g.const(mask, "norm_mask"))
-        scale = g.op("Add", g.op("Mul", scale, g.const(mask)), g.const(1 - mask))
-        normalised = g.op("Div", g.op("Sub", xs, mean), scale)
-        if module.keep_standardised:
-            xs = g.op("Concat", xs, normalised, axis=2)
-        else:
-            xs = normalised
-    xs = _patches(g, module, xs)
-    features = _gru_features(g, module, xs)
-    if module.conv is not None:
-        features = g.op("Concat", features, _conv_branch(g, module.conv, xs), axis=1)
-    if module.stats_features:
-        # each sample's mean and log scale of the normalised channels
-        channels = np.flatnonzero(module.norm_mask.cpu().numpy())
-        stats = [_channels(g, stat, channels) for stat in (mean, g.op("Log", scale))]
-        features = g.op("Concat", features, *stats, axis=1)
-    head = module.head
-    out = g.op(
-        "Gemm",
-        features,
-        g.const(head.weight.detach().cpu().numpy(), "head_weight"),
-        g.const(head.bias.detach().cpu().numpy(), "head_bias"),
-        transB=1,
-    )
-    if module.ar is not None:  # the linear term on the last normalised values
-        channels = g.const(module.ar_channels.cpu().numpy(), "ar_channels", np.int64)
-        past = g.op("Gather", normalised, channels, axis=2)
-        past = _steps(g, past, -module.ar_window, np.iinfo(np.int64).max)
-        past = g.op("Reshape", past, g.const([0, -1], "shape", np.int64))
-        weight = module.ar.weight.detach().cpu().numpy().T
-        out = g.op("Add", out, g.op("MatMul", past, g.const(weight, "ar_weight")))
-    if module.revin and module.output_channels.numel():
-        channels = module.output_channels.cpu().numpy()
-        out_mean, out_scale = (_channels(g, stat, channels) for stat in (mean, scale))
-        out = g.op("Add", g.op("Mul", out, out_scale), out_mean)
-    return out
-
-
-def _channels(g: _Graph, stat: str, channels: np.ndarray) -> str:
-    """The given channels of a per-window statistic (batch, 1, channels), as
-    (batch, len(channels))."""
-    index = g.const(channels.astype(np.int64), "channels", np.int64)
-    picked = g.op("Gather", stat, index, axis=2)
-    return g.op("Squeeze", picked, g.const([1], "axis", np.int64))
-
-
-def _patches(g: _Graph, module: GRUNetwork, xs: str) -> str:
-    """``xs`` (batch, time, f) cut into patches of ``patch_size`` steps, the
-    start zero-padded to a whole number of patches (any length of input)."""
-    p = module.patch_size
-    if p == 1:
-        return xs
-    steps = g.op("Gather", g.op("Shape", xs), g.const([1], "axis", np.int64))
-    size = g.const([p], "patch", np.int64)
-    short = g.op("Mod", g.op("Sub", size, g.op("Mod", steps, size)), size)
-    zeros = g.const([0], "zero", np.int64)
-    pads = g.op("Concat", zeros, short, zeros, zeros, zeros, zeros, axis=0)
-    padded = g.op("Pad", xs, pads)
-    width = module.gru.input_size  # p steps of every channel the GRU reads
-    return g.op("Reshape", padded, g.const([0, -1, width], "shape", np.int64))
-
-
-def _conv_branch(g: _Graph, conv, xs: str) -> str:
-    """GRU-FCN's branch: Conv, BatchNormalization (inference) and Relu per
-    block, then the mean over time."""
-    h = g.op("Transpose", xs, perm=[0, 2, 1])  # (batch, channels, time)
-    blocks = zip(conv.convs, conv.norms, conv.kernel_sizes, strict=True)
-    for layer, norm, kernel in blocks:
-        h = g.op(
-            "Conv",
-            h,
-            g.const(layer.weight.detach().cpu().numpy(), "conv_w"),
-            g.const(layer.bias.detach().cpu().numpy(), "conv_b"),
-            kernel_shape=[kernel],
-            pads=[(kernel - 1) // 2, kernel // 2],
-        )
-        h = g.op(
-            "BatchNormalization",
-            h,
-            g.const(norm.weight.detach().cpu().numpy(), "bn_scale"),
-            g.const(norm.bias.detach().cpu().numpy(), "bn_bias"),
-            g.const(norm.running_mean.detach().cpu().numpy(), "bn_mean"),
-            g.const(norm.running_var.detach().cpu().numpy(), "bn_var"),
-            epsilon=norm.eps,
-        )
-        h = g.op("Relu", h)
-    return g.op("ReduceMean", h, axes=[2], keepdims=0)
-
-
-def _gru_features(g: _Graph, module: GRUNetwork, xs: str) -> str:
-    """The stacked GRU over ``xs`` (batch, time, f), pooled as ``module.pooling``."""
-    gru = module.gru
-    directions = 2 if gru.bidirectional else 1
-    h = g.op("Transpose", xs, perm=[1, 0, 2])  # time-major, as ONNX's GRU reads
-    for layer in range(gru.num_layers):
-        w, r, b = _gru_weights(gru, layer)
-        y, y_h = g.op(
-            "GRU",
-            h,
-            g.const(w, f"W{layer}"),
-            g.const(r, f"R{layer}"),
-            g.const(b, f"B{layer}"),
-            hidden_size=gru.hidden_size,
-            linear_before_reset=1,  # torch's GRU applies r after the product
-            direction="bidirectional" if gru.bidirectional else "forward",
-            outputs=2,
-            hint=f"gru{layer}",
-        )
-        # (time, directions, batch, hidden) -> (time, batch, directions*hidden)
-        h = g.op("Transpose", y, perm=[0, 2, 1, 3])
-        h = g.op("Reshape", h, g.const([0, 0, -1], "shape", np.int64))
-    # last hidden state of the top layer; forward before backward, as torch.cat
-    last = g.op("Transpose", y_h, perm=[1, 0, 2])
-    last = g.op(
-        "Reshape", last, g.const([0, gru.hidden_size * directions], "shape", np.int64)
-    )
-    if module.pooling == "last":
-        return last
-    # h: the top layer's states, (time, batch, directions * hidden)
-    reduce = {"mean": "ReduceMean", "max": "ReduceMax"}
-    if module.pooling in reduce:
-        return g.op(reduce[module.pooling], h, axes=[0], keepdims=0)
-    pooled = [g.op(op, h, axes=[0], keepdims=0) for op in reduce.values()]
-    return g.op("Concat", last, *pooled, axis=1)  # "concat"
-
-
 def _labels(classes: np.ndarray) -> np.ndarray:
     """``classes_`` as an array ONNX can hold: numbers, booleans or strings."""
     if classes.dtype.kind in "iub":
@@ -248,29 +47,18 @@ def _labels(classes: np.ndarray) -> np.ndarray:
     return np.array([str(c) for c in classes], dtype=object)
 
 
-def _steps(g: _Graph, x: str, start: int, end: int) -> str:
-    """Time steps ``start:end`` of ``x`` (batch, time, f); negative from the end."""
-    return g.op(
-        "Slice",
-        x,
-        g.const([start], "start", np.int64),
-        g.const([end], "end", np.int64),
-        g.const([1], "axis", np.int64),
-    )
-
-
-def _detector_error(g: _Graph, est, x: str) -> str:
+def _detector_error(g: Graph, est, x: str) -> str:
     """The detector's error of each window of ``x`` (see ``skgru._scores``)."""
     module = est.module_
     mean, scale = (np.asarray(v, np.float32) for v in est._input_stats)
     if est.method == "forecast":  # the rows read, then the row judged
-        history = _steps(g, x, 0, -1)
+        history = time_slice(g, x, 0, -1)
         target = g.op("Gather", x, g.const(np.int64(-1), "last", np.int64), axis=1)
     else:
         history, target = x, x
     target = g.op("Div", g.op("Sub", target, g.const(mean)), g.const(scale))
     target = g.op("Reshape", target, g.const([0, -1], "shape", np.int64))
-    diff = g.op("Sub", target, _network(g, module, history))
+    diff = g.op("Sub", target, network(g, module, history))
     # (batch, steps judged, channels)
     diff = g.op("Reshape", diff, g.const([0, -1, len(mean)], "shape3", np.int64))
     if getattr(est, "_scoring", 1) == 1:  # fitted before the held-out scores
@@ -289,7 +77,7 @@ def _detector_error(g: _Graph, est, x: str) -> str:
     return g.op("ReduceMax", error, axes=[1], keepdims=0)
 
 
-def _outputs(g: _Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
+def _outputs(g: Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
     """The graph's outputs, named after the estimator's methods: each one's
     value, element type and shape."""
     from .._classifier import GRUClassifier
@@ -303,7 +91,7 @@ def _outputs(g: _Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
         else:  # the row's error, or the mean error of the last `span` rows
             # when larger; their windows stacked along the batch, one network
             steps = est._series_pad() + 1
-            windows = [_steps(g, x, i, i + steps) for i in range(span)]
+            windows = [time_slice(g, x, i, i + steps) for i in range(span)]
             error = _detector_error(g, est, g.op("Concat", *windows, axis=0))
             error = g.op("Reshape", error, g.const([span, -1], "by_row", np.int64))
             own = g.op("Gather", error, g.const(np.int64(span - 1), "own", np.int64))
@@ -322,7 +110,7 @@ def _outputs(g: _Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
             "decision_function": (decision, np.float32, ["batch"]),
             "predict": (labels, np.int64, ["batch"]),
         }
-    out = _network(g, module, x)
+    out = network(g, module, x)
     if isinstance(est, GRUClassifier):
         proba = g.op("Softmax", out, axis=1)
         index = g.op("ArgMax", out, axis=1, keepdims=0)
@@ -345,7 +133,7 @@ def _outputs(g: _Graph, est, x: str) -> dict[str, tuple[str, np.dtype, list]]:
     return {"predict": (pred, np.float32, ["batch", len(est._y_mean)])}
 
 
-def _quantile_outputs(g: _Graph, est, out: str) -> dict:
+def _quantile_outputs(g: Graph, est, out: str) -> dict:
     """``loss="quantile"``: each target's levels sorted (TopK, ascending) and
     scaled back, and ``predict``, the level nearest 0.5."""
     n_targets, n_levels = len(est._y_mean), len(est._levels)
@@ -376,7 +164,7 @@ def _quantile_outputs(g: _Graph, est, out: str) -> dict:
     }
 
 
-def input_steps(est) -> int | None:
+def inputsteps(est) -> int | None:
     """Rows in each input window of the exported graph (None: any length)."""
     from .._detector import GRUAnomalyDetector
 
@@ -455,10 +243,10 @@ def to_onnx(est, path=None):
             "int8 torch kernels have no ONNX form here: export the float "
             "estimator."
         )
-    g = _Graph(onnx)
+    g = Graph(onnx)
     helper = onnx.helper
     n_features = len(est._input_stats[0])
-    steps = input_steps(est)
+    steps = inputsteps(est)
     x = "X"
     outputs = _outputs(g, est, x)
     # name each output after its method
