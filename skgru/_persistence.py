@@ -4,9 +4,10 @@ A model file is one safetensors file: the network's weights and the optimizer
 state are its tensors, and everything else (the class, its parameters, the
 fitted attributes, the versions that wrote it) is JSON in its metadata.
 Loading parses that JSON into a closed set of types (numbers, strings, lists,
-numpy arrays of numbers or strings, and the few tagged types below), checks
-the class against skgru's own estimators and every tensor against the network
-that the file describes, and never unpickles or runs code from the file.
+numpy arrays of numbers or strings, and the few tagged types of
+:mod:`skgru._metadata`), checks the class against skgru's own estimators and
+every tensor against the network that the file describes, and never
+unpickles or runs code from the file.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import os
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 
-import numpy as np
 import sklearn
 import torch
 from safetensors import SafetensorError, safe_open
@@ -27,6 +27,7 @@ from skorch.history import History
 from ._architecture import PREVIOUS_VALUES
 from ._classifier import GRUClassifier
 from ._detector import GRUAnomalyDetector
+from ._metadata import decode, encode
 from ._regressor import GRURegressor
 from .exceptions import InconsistentVersionWarning
 
@@ -52,118 +53,6 @@ def _versions() -> dict[str, str]:
         "torch": torch.__version__,
         "scikit-learn": sklearn.__version__,
     }
-
-
-# ---------------------------------------------------------------------- JSON
-_ARRAY_KINDS = "biuf"  # bool, signed and unsigned integers, floats
-
-
-def _encode(value, where: str):
-    """``value`` as JSON-ready data; tagged dicts for what JSON lacks."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value)
-    if isinstance(value, list):
-        return [_encode(v, where) for v in value]
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, where) for v in value]}
-    if isinstance(value, dict):
-        return {
-            "__dict__": [
-                [_encode(k, where), _encode(v, where)] for k, v in value.items()
-            ]
-        }
-    if isinstance(value, torch.device):
-        return {"__device__": str(value)}
-    if isinstance(value, np.random.RandomState):
-        name, keys, pos, has_gauss, cached = value.get_state()
-        return {"__random_state__": [name, keys.tolist(), pos, has_gauss, cached]}
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind in _ARRAY_KINDS + "U":
-            data = value.ravel().tolist()
-        elif value.dtype.kind == "O" and all(isinstance(v, str) for v in value.flat):
-            data = value.ravel().tolist()
-        else:
-            raise TypeError(
-                f"{where} is an array of dtype {value.dtype}, which the safe "
-                "format cannot hold (numbers and strings only). Use pickle or "
-                "joblib for this model, from a source you trust."
-            )
-        return {
-            "__ndarray__": {
-                "dtype": value.dtype.str,
-                "shape": list(value.shape),
-                "data": data,
-            }
-        }
-    raise TypeError(
-        f"{where} is a {type(value).__name__}, which the safe format cannot "
-        "hold. Use pickle or joblib for this model, from a source you trust."
-    )
-
-
-def _decode(value):
-    """Inverse of :func:`_encode`; anything else is refused."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if not isinstance(value, dict) or len(value) != 1:
-        raise ValueError(f"unexpected value {str(value)[:80]!r}")
-    ((tag, content),) = value.items()
-    if tag == "__tuple__":
-        return tuple(_decode(v) for v in _list(content))
-    if tag == "__dict__":
-        return {_decode(k): _decode(v) for k, v in map(_pair, _list(content))}
-    if tag == "__device__":
-        return torch.device(_string(content))
-    if tag == "__random_state__":
-        name, keys, pos, has_gauss, cached = _list(content)
-        state = np.random.RandomState()
-        state.set_state(
-            (_string(name), np.array(keys, dtype=np.uint32), pos, has_gauss, cached)
-        )
-        return state
-    if tag == "__ndarray__":
-        return _decode_array(content)
-    raise ValueError(f"unknown type tag {tag!r}")
-
-
-def _list(value) -> list:
-    if not isinstance(value, list):
-        raise ValueError(f"expected a list, found {str(value)[:80]!r}")
-    return value
-
-
-def _pair(value) -> list:
-    if not isinstance(value, list) or len(value) != 2:
-        raise ValueError(f"expected a [key, value] pair, found {str(value)[:80]!r}")
-    return value
-
-
-def _string(value) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a string, found {str(value)[:80]!r}")
-    return value
-
-
-def _decode_array(content) -> np.ndarray:
-    if not isinstance(content, dict) or set(content) != {"dtype", "shape", "data"}:
-        raise ValueError("malformed array")
-    dtype = np.dtype(_string(content["dtype"]))
-    if dtype.kind not in _ARRAY_KINDS + "UO":
-        raise ValueError(f"array dtype {dtype} is not allowed")
-    data = _list(content["data"])
-    if not all(isinstance(v, bool | int | float | str) for v in data):
-        raise ValueError("array elements must be numbers or strings")
-    if dtype.kind == "O" and not all(isinstance(v, str) for v in data):
-        raise ValueError("object arrays may hold strings only")
-    array = np.empty(len(data), dtype=dtype)
-    array[:] = data
-    return array.reshape([int(n) for n in _list(content["shape"])])
 
 
 # --------------------------------------------------------------------- save
@@ -229,7 +118,7 @@ def save(estimator, path: str | os.PathLike) -> None:
                 torch.as_tensor(value).detach().cpu().contiguous()
             )
     attributes = {
-        attr: _encode(getattr(estimator, attr), attr)
+        attr: encode(getattr(estimator, attr), attr)
         for attr in estimator._saved_attributes
         if hasattr(estimator, attr)
     }
@@ -239,11 +128,11 @@ def save(estimator, path: str | os.PathLike) -> None:
         "versions": _versions(),
         "estimator": name,
         "params": {
-            key: _encode(value, f"parameter {key}")
+            key: encode(value, f"parameter {key}")
             for key, value in estimator.get_params(deep=False).items()
         },
         "attributes": attributes,
-        "optimizer_groups": _encode(optimizer["param_groups"], "optimizer"),
+        "optimizer_groups": encode(optimizer["param_groups"], "optimizer"),
         "seed": int(net.iterator_train__seed),
     }
     save_file(tensors, os.fspath(path), metadata={_METADATA_KEY: json.dumps(header)})
@@ -385,8 +274,8 @@ def load(path: str | os.PathLike):
 
 
 # Parameters a file written before they existed lacks, at the values that
-# reproduce what it meant (see PREVIOUS_VALUES), as _encode writes them.
-_ADDED_PARAMETERS = {k: _encode(v, "params") for k, v in PREVIOUS_VALUES.items()}
+# reproduce what it meant (see PREVIOUS_VALUES), as encode writes them.
+_ADDED_PARAMETERS = {k: encode(v, "params") for k, v in PREVIOUS_VALUES.items()}
 
 
 def _build(cls, header: dict, tensors: dict[str, torch.Tensor]):
@@ -398,7 +287,7 @@ def _build(cls, header: dict, tensors: dict[str, torch.Tensor]):
             params = {**{k: _ADDED_PARAMETERS[k] for k in missing}, **params}
     if not isinstance(params, dict) or set(params) != expected:
         raise ValueError(f"the parameters do not match {cls.__name__}'s")
-    estimator = cls(**{key: _decode(value) for key, value in params.items()})
+    estimator = cls(**{key: decode(value) for key, value in params.items()})
     estimator._validate_params()
     attributes = header["attributes"]
     if not isinstance(attributes, dict) or not set(attributes) <= set(
@@ -406,7 +295,7 @@ def _build(cls, header: dict, tensors: dict[str, torch.Tensor]):
     ):
         raise ValueError("unexpected fitted attributes")
     for attr, value in attributes.items():
-        setattr(estimator, attr, _decode(value))
+        setattr(estimator, attr, decode(value))
 
     if not isinstance(estimator._network_kwargs, dict):
         raise ValueError("the network's description is not a mapping")
@@ -431,7 +320,7 @@ def _build(cls, header: dict, tensors: dict[str, torch.Tensor]):
         if int(index) >= n_params:
             raise ValueError(f"optimizer state for unknown parameter {key!r}")
         optimizer_state.setdefault(int(index), {})[field] = value.to(device)
-    groups = _decode(header["optimizer_groups"])
+    groups = decode(header["optimizer_groups"])
     net.optimizer_.load_state_dict({"state": optimizer_state, "param_groups": groups})
 
     net.history = History(_history_rows(estimator))
