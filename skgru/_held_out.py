@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._base import AUTO_BATCH_SIZE
 from ._module import window_stats
 from ._scores import (
     WARMUP_ROWS,
@@ -24,6 +23,7 @@ from ._scores import (
     warmup_rows,
 )
 from ._stats import float32_pair
+from ._training import AUTO_BATCH_SIZE
 from ._validation import Layout
 from ._windows import WindowDataset, latest_last, to_tensor
 
