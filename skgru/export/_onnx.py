@@ -164,7 +164,7 @@ def _quantile_outputs(g: Graph, est, out: str) -> dict:
     }
 
 
-def inputsteps(est) -> int | None:
+def input_steps(est) -> int | None:
     """Rows in each input window of the exported graph (None: any length)."""
     from .._detector import GRUAnomalyDetector
 
@@ -246,7 +246,7 @@ def to_onnx(est, path=None):
     g = Graph(onnx)
     helper = onnx.helper
     n_features = len(est._input_stats[0])
-    steps = inputsteps(est)
+    steps = input_steps(est)
     x = "X"
     outputs = _outputs(g, est, x)
     # name each output after its method
