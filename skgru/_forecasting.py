@@ -257,7 +257,9 @@ class ForecastMixin:
                 f"{list(names)}: pass the same columns in the same order."
             )
         if layout.groups is None:
-            parts = [check_array(X_future, dtype=np.float64, input_name="X_future")]
+            parts = [
+                check_array(_numbers(X_future), dtype=np.float64, input_name="X_future")
+            ]
         else:
             parts = _series_futures(X_future, np.unique(layout.series_ids))
         for part in parts:
@@ -289,10 +291,12 @@ def _series_futures(X_future, ids: np.ndarray) -> list[np.ndarray]:
                 "known future of every series of X."
             )
         return [
-            check_array(X_future[level == i], dtype=np.float64, input_name="X_future")
+            check_array(
+                _numbers(X_future[level == i]), dtype=np.float64, input_name="X_future"
+            )
             for i in ids
         ]
-    future = np.asarray(X_future, dtype=np.float64)
+    future = _numbers(X_future)
     if future.ndim == 2 and len(ids) == 1:  # one series: its rows
         future = future[None]
     if future.ndim != 3 or len(future) != len(ids):
@@ -305,6 +309,17 @@ def _series_futures(X_future, ids: np.ndarray) -> list[np.ndarray]:
     if not np.isfinite(future).all():
         raise ValueError("X_future contains NaN or infinity.")
     return list(future)
+
+
+def _numbers(values: object) -> np.ndarray:
+    """``values`` (some of ``X_future``) as float64, or a ValueError naming
+    ``X_future`` (numpy's own names neither it nor what to pass)."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"X_future must hold numbers, one column per channel of X ({error})."
+        ) from None
 
 
 def _future_index(X, steps: int) -> pd.DatetimeIndex | None:

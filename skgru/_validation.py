@@ -141,6 +141,16 @@ def panel_ids(X: object, groups: object) -> np.ndarray | None:
             f"groups has shape {groups.shape}, but X has {n_rows} rows: pass one "
             "series id per row of X."
         )
+    if groups.dtype.kind == "O":  # the only dtype whose ids may not sort
+        try:  # windows are gathered series by series, in sorted id order
+            np.unique(groups)
+        except TypeError:
+            kinds = sorted({type(g).__name__ for g in groups})
+            raise TypeError(
+                f"groups holds series ids of types {kinds} that cannot be "
+                "sorted together (None, or numbers mixed with strings): pass "
+                "ids of one type, numbers or strings."
+            ) from None
     return groups
 
 

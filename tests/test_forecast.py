@@ -115,6 +115,8 @@ def test_bad_steps_and_future_say_what_to_change():
         two.forecast(X, 3)
     with pytest.raises(ValueError, match="at least \\(3, 2\\)"):
         two.forecast(X, 3, X_future=X[:2])
+    with pytest.raises(ValueError, match="X_future must hold numbers"):
+        two.forecast(X, 3, X_future=np.full((3, 2), "May"))
     frame = pd.DataFrame(X, columns=["passengers", "month"])
     named = fitted(frame.iloc[:-1], X[1:, 0], window_size=12, target_channel=0)
     with pytest.raises(ValueError, match="same columns"):
@@ -171,6 +173,13 @@ def test_several_series_take_their_own_known_future():
         reg.forecast(X[history], 6, groups=ids_all[history], X_future=two)
     with pytest.raises(ValueError, match="sorted id order \\(3 series here\\)"):
         reg.forecast(X[history], 6, groups=ids_all[history], X_future=future)
+    with pytest.raises(ValueError, match="X_future must hold numbers"):
+        reg.forecast(
+            X[history],
+            6,
+            groups=ids_all[history],
+            X_future=np.full(stacked.shape, "May"),
+        )
     with pytest.raises(ValueError, match="at least \\(12, 2\\) per series"):
         reg.forecast(X[history], 12, groups=ids_all[history], X_future=frame)
 

@@ -229,6 +229,10 @@ def test_groups_need_series_layout_and_one_id_per_row():
         reg.fit(X.reshape(30, 10), np.zeros(30), groups=np.zeros(30))
     with pytest.raises(ValueError, match="one series id per row"):
         reg.set_params(window_size=5).fit(X, X[:, 0], groups=ids[:-1])
+    # ids that cannot be sorted together (a pandas column with a missing id)
+    unsortable = np.asarray(pd.Series(ids, dtype=object).where(ids != ids[0], None))
+    with pytest.raises(TypeError, match=r"\['NoneType', 'str'\] that cannot be"):
+        reg.fit(X, X[:, 0], groups=unsortable)
 
 
 def test_target_channel_targets_share_the_channels_standardisation():
