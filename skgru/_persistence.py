@@ -16,6 +16,7 @@ import json
 import os
 import warnings
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import sklearn
 import torch
@@ -100,6 +101,7 @@ def save(estimator, path: str | os.PathLike) -> None:
             "steps with joblib or skops."
         )
     check_is_fitted(estimator)
+    _check_writable(path)
     if getattr(estimator, "_quantized", False):
         raise TypeError(
             "This estimator was quantized with skgru.export.quantize; its int8 "
@@ -138,8 +140,29 @@ def save(estimator, path: str | os.PathLike) -> None:
     save_file(tensors, os.fspath(path), metadata={_METADATA_KEY: json.dumps(header)})
 
 
+def _check_writable(path: str | os.PathLike) -> None:
+    """Refuse a ``path`` that names a directory, or a file in one that does
+    not exist (safetensors' own errors name a temporary file instead)."""
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(
+            f"path={os.fspath(path)!r} is a directory: pass the file to write, "
+            f"e.g. {os.fspath(target / 'model.safetensors')!r}."
+        )
+    if not target.parent.is_dir():
+        raise FileNotFoundError(
+            f"path={os.fspath(path)!r} is in a directory that does not exist: "
+            f"create {os.fspath(target.parent)!r} first."
+        )
+
+
 # --------------------------------------------------------------------- load
 def _read(path) -> tuple[dict, dict[str, torch.Tensor]]:
+    if Path(path).is_dir():
+        raise IsADirectoryError(
+            f"{os.fspath(path)!r} is a directory: pass the model file that "
+            "skgru.save wrote."
+        )
     try:
         with safe_open(os.fspath(path), framework="pt", device="cpu") as f:
             metadata = f.metadata() or {}

@@ -133,6 +133,21 @@ def test_save_refuses_what_it_cannot_write_safely(tmp_path):
         save(reg, tmp_path / "m.safetensors")
 
 
+def test_paths_that_cannot_hold_a_model_say_why(tmp_path):
+    X, y = sequence_data()
+    reg = GRURegressor(**SMALL).fit(X, y)
+    with pytest.raises(IsADirectoryError, match="is a directory: pass the file"):
+        save(reg, tmp_path)
+    missing = tmp_path / "no such directory" / "m.safetensors"
+    with pytest.raises(FileNotFoundError, match="directory that does not exist"):
+        save(reg, missing)
+    assert not missing.parent.exists()
+    with pytest.raises(IsADirectoryError, match="is a directory: pass the model"):
+        load(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load(missing)
+
+
 # ------------------------------------------------------------------ loading
 @pytest.fixture
 def saved(tmp_path):
