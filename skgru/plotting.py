@@ -96,16 +96,26 @@ def plot_forecast(y_true, y_pred, *, index=None, baseline=None, ax=None):
     >>> [line.get_label() for line in ax.get_lines()]
     ['actual', 'forecast', 'baseline']
     """
-    ax = _axes(ax)
     if index is None and hasattr(y_true, "iloc"):  # a pandas Series
         index = y_true.index
     y_true = np.asarray(y_true, dtype=float)
     if index is None:
         index = np.arange(len(y_true))
-    ax.plot(index, y_true, color="black", label="actual")
-    ax.plot(index, np.asarray(y_pred, dtype=float), label="forecast")
+    y_pred = np.asarray(y_pred, dtype=float)
+    lines = {"index": index, "y_pred": y_pred}
     if baseline is not None:
-        ax.plot(index, np.asarray(baseline, dtype=float), "--", label="baseline")
+        baseline = lines["baseline"] = np.asarray(baseline, dtype=float)
+    for name, values in lines.items():
+        if len(values) != len(y_true):
+            raise ValueError(
+                f"{name} has {len(values)} values, but y_true has {len(y_true)}: "
+                "pass one value per row of y_true."
+            )
+    ax = _axes(ax)
+    ax.plot(index, y_true, color="black", label="actual")
+    ax.plot(index, y_pred, label="forecast")
+    if baseline is not None:
+        ax.plot(index, baseline, "--", label="baseline")
     ax.legend()
     return ax
 
@@ -149,19 +159,37 @@ def plot_anomalies(detector, X, *, channel=0, ax=None):
     >>> ax.get_ylabel()
     'channel 0'
     """
+    from ._detector import GRUAnomalyDetector
+
+    if not isinstance(detector, GRUAnomalyDetector):
+        raise TypeError(
+            f"plot_anomalies draws a GRUAnomalyDetector's findings, not a "
+            f"{type(detector).__name__}'s."
+        )
     check_is_fitted(detector)
-    ax = _axes(ax)
+    columns = list(X.columns) if hasattr(X, "iloc") else None
+    n_columns = len(columns) if columns is not None else np.shape(X)[-1]
+    named = columns is not None and isinstance(channel, str) and channel in columns
+    if not named and not (
+        isinstance(channel, int | np.integer) and -n_columns <= channel < n_columns
+    ):
+        raise ValueError(
+            f"channel={channel!r} is not a column of X: pass an index from 0 to "
+            f"{n_columns - 1}"
+            + (f", or one of the column names {columns}." if columns else ".")
+        )
     flagged = detector.predict(X) == -1
     scores = detector.score_samples(X)
-    if hasattr(X, "iloc"):
+    if columns is not None:
         index = X.index
-        values = X[channel] if isinstance(channel, str) else X.iloc[:, channel]
-        name = str(channel if isinstance(channel, str) else X.columns[channel])
+        values = X[channel] if named else X.iloc[:, channel]
+        name = str(channel if named else columns[channel])
     else:
         values = np.asarray(X)[:, channel]
         index = np.arange(len(values))
         name = f"channel {channel}"
     values = np.asarray(values, dtype=float)
+    ax = _axes(ax)
     ax.plot(index, values, color="black", linewidth=1, label=name)
     ax.plot(
         np.asarray(index)[flagged], values[flagged], "o", color="red", label="flagged"

@@ -64,6 +64,30 @@ def test_anomalies_marks_the_flagged_rows():
     assert ax.get_ylabel() == "temp"
 
 
+def test_bad_arguments_are_named_before_a_figure_is_made():
+    import matplotlib.pyplot as plt
+
+    for kwargs, name in [
+        (dict(y_pred=[1.0, 2.0]), "y_pred has 2 values, but y_true has 3"),
+        (dict(y_pred=[1.0] * 3, index=[0, 1]), "index has 2 values"),
+        (dict(y_pred=[1.0] * 3, baseline=[1.0] * 4), "baseline has 4 values"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            plot_forecast([1.0, 2.0, 3.0], **kwargs)
+    X = np.sin(np.arange(100) / 5.0)[:, None]
+    det = GRUAnomalyDetector(window_size=8, hidden_size=4, max_iter=2).fit(X)
+    for channel in (1, -2, "temp"):
+        with pytest.raises(ValueError, match=r"not a column of X: .* 0 to 0\."):
+            plot_anomalies(det, X, channel=channel)
+    frame = pd.DataFrame({"temp": X[:, 0]})
+    with pytest.raises(ValueError, match=r"or one of the column names \['temp'\]"):
+        plot_anomalies(det, frame, channel="pressure")
+    reg = GRURegressor(window_size=8, hidden_size=4, max_iter=2).fit(X, X[:, 0])
+    with pytest.raises(TypeError, match="not a GRURegressor's"):
+        plot_anomalies(reg, X)
+    assert plt.get_fignums() == []
+
+
 def test_a_missing_matplotlib_is_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # import fails
     with pytest.raises(ImportError, match=r'pip install "skgru\[plot\]"'):
