@@ -227,10 +227,11 @@ class GRUAnomalyDetector(OutlierMixin, HeldOutScoresMixin, BaseGRU):
             return
         steps = layout.x.shape[1] if layout.lengths is None else layout.lengths.min()
         if self.method == "forecast" and steps < 2:
-            raise ValueError(
-                "X has sequences of 1 feature(s) (time steps); method='forecast' "
-                "predicts the last step from the steps before it and needs at "
-                "least 2. Use method='reconstruction' or longer sequences."
+            raise ValueError(  # "1 feature(s)": scikit-learn's check_fit2d_1feature
+                "X has a sequence of 1 time step (1 feature(s) in a 2-D X, "
+                "whose columns are the time steps); method='forecast' predicts "
+                "the last step from the steps before it and needs at least 2. "
+                "Use method='reconstruction' or longer sequences."
             )
         if self.method == "reconstruction" and layout.lengths is not None:
             raise ValueError(

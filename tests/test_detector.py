@@ -214,8 +214,14 @@ def test_sequence_layout_scores_each_sequence():
 
 
 def test_forecast_needs_two_time_steps():
-    with pytest.raises(ValueError, match="1 feature"):
-        GRUAnomalyDetector().fit(np.zeros((10, 1)))
+    # 2-D sequences (columns are steps), 3-D ones, and variable lengths
+    for X in (
+        np.zeros((10, 1)),
+        np.zeros((10, 1, 3)),
+        [np.zeros((4, 2)), np.ones((1, 2))],
+    ):
+        with pytest.raises(ValueError, match="a sequence of 1 time step"):
+            GRUAnomalyDetector().fit(X)
 
 
 def test_groups_score_each_series_as_if_alone():
