@@ -23,6 +23,7 @@ carry only the stream's own state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Real
 
 import numpy as np
@@ -131,6 +132,13 @@ class Stream:
                     f"names seen in fit, {list(names)}: pass the row with the "
                     "same names in the same order."
                 )
+        if isinstance(x, Mapping):
+            order = "" if names is None else f" ({', '.join(map(str, names))})"
+            raise TypeError(
+                "The row is a mapping, whose order is not the features': pass "
+                f"its values in the order of fit's columns{order}, e.g. as a "
+                "list, or as a pandas Series labelled with them."
+            )
         if isinstance(x, Real):
             x = [x]
         row = np.asarray(x)

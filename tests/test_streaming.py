@@ -196,6 +196,8 @@ def test_rows_are_checked_like_predict_checks_X():
         stream.update(["a", "b"])
     with pytest.raises(ValueError, match="feature names"):
         stream.update(pd.Series([1.0, 2.0], index=["load", "temp"]))
+    with pytest.raises(TypeError, match=r"mapping.*columns \(temp, load\)"):
+        stream.update({"load": 1.0, "temp": 2.0})
     assert stream.n_rows_ == 1  # a refused row changes nothing
     row = np.array([0.5, 10.0])
     stream.update(row)
