@@ -315,6 +315,8 @@ def _numbers(values: object) -> np.ndarray:
     """``values`` (some of ``X_future``) as float64, or a ValueError naming
     ``X_future`` (numpy's own names neither it nor what to pass)."""
     try:
+        if hasattr(values, "to_numpy"):  # pandas: a missing value (pd.NA) is NaN
+            return values.to_numpy(dtype=np.float64, na_value=np.nan)
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise ValueError(

@@ -117,6 +117,9 @@ def test_bad_steps_and_future_say_what_to_change():
         two.forecast(X, 3, X_future=X[:2])
     with pytest.raises(ValueError, match="X_future must hold numbers"):
         two.forecast(X, 3, X_future=np.full((3, 2), "May"))
+    missing = pd.DataFrame({"p": [1.0] * 3, "m": pd.array([1, None, 3], dtype="Int64")})
+    with pytest.raises(ValueError, match="X_future contains NaN"):
+        two.forecast(X, 3, X_future=missing)
     frame = pd.DataFrame(X, columns=["passengers", "month"])
     named = fitted(frame.iloc[:-1], X[1:, 0], window_size=12, target_channel=0)
     with pytest.raises(ValueError, match="same columns"):
