@@ -132,17 +132,17 @@ class Stream:
                     f"names seen in fit, {list(names)}: pass the row with the "
                     "same names in the same order."
                 )
-        if isinstance(x, Mapping):
-            order = "" if names is None else f" ({', '.join(map(str, names))})"
-            raise TypeError(
-                "The row is a mapping, whose order is not the features': pass "
-                f"its values in the order of fit's columns{order}, e.g. as a "
-                "list, or as a pandas Series labelled with them."
-            )
         if isinstance(x, Real):
             x = [x]
         row = np.asarray(x)
         if row.dtype.kind not in "biuf":
+            if isinstance(x, Mapping):  # numpy makes a dict one object
+                order = "" if names is None else f" ({', '.join(map(str, names))})"
+                raise TypeError(
+                    "The row is a mapping, whose order is not the features': pass "
+                    f"its values in the order of fit's columns{order}, e.g. as a "
+                    "list, or as a pandas Series labelled with them."
+                )
             raise TypeError(
                 f"A row of numbers is needed, but the row has dtype {row.dtype}."
             )
