@@ -151,6 +151,12 @@ def panel_ids(X: object, groups: object) -> np.ndarray | None:
                 "sorted together (None, or numbers mixed with strings): pass "
                 "ids of one type, numbers or strings."
             ) from None
+    if groups.dtype.kind in "fO" and pd.isna(groups).any():
+        raise ValueError(
+            f"groups has {int(pd.isna(groups).sum())} missing series id(s) (NaN): "
+            "every row needs the id of its series. Fill them, or drop those rows "
+            "from X (and y)."
+        )
     return groups
 
 

@@ -8,6 +8,8 @@ import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import indexable
 
+from ._validation import panel_ids
+
 __all__ = ["PanelTimeSeriesSplit"]
 
 
@@ -15,8 +17,9 @@ class PanelTimeSeriesSplit(BaseCrossValidator):
     """Time-series cross-validation of a panel: every series split at once.
 
     ``X`` holds several series (a panel) in long format: ``groups`` gives each
-    row's series, and the rows of each series are in time order (series may
-    be interleaved, e.g. sorted by time). Like
+    row's series (or the first level of a DataFrame's (id, time) MultiIndex
+    does), and the rows of each series are in time order (series may be
+    interleaved, e.g. sorted by time). Like
     :class:`~sklearn.model_selection.TimeSeriesSplit`, each series is cut into
     ``n_splits + 1`` consecutive parts of equal length (rounded down), here
     measured in its own rows, so series of different lengths are all split at
@@ -81,8 +84,9 @@ class PanelTimeSeriesSplit(BaseCrossValidator):
             The panel, one row per time step of a series.
         y : array-like of shape (n_rows,), default=None
             Ignored; present for API consistency.
-        groups : array-like of shape (n_rows,)
-            The series of each row. Required.
+        groups : array-like of shape (n_rows,), default=None
+            The series of each row. Required, unless ``X`` is a DataFrame with
+            an (id, time) MultiIndex, whose first level gives them.
 
         Yields
         ------
@@ -98,14 +102,17 @@ class PanelTimeSeriesSplit(BaseCrossValidator):
                 raise ValueError(
                     f"{name} must be an int of at least {low}, got {value!r}."
                 )
-        X, y, groups = indexable(X, y, groups)
+        # one id per row, ids of one type and none missing, as the estimators
+        # check them; a DataFrame with an (id, time) MultiIndex gives its own
+        groups = panel_ids(X, groups)
         if groups is None:
             raise ValueError(
                 "PanelTimeSeriesSplit needs groups, the series of each row of X: "
                 "pass split(X, groups=...), or groups=... to cross_validate "
-                "and GridSearchCV.fit."
+                "and GridSearchCV.fit, or X as a DataFrame with an (id, time) "
+                "MultiIndex."
             )
-        groups = np.asarray(groups)  # as many as rows of X (indexable)
+        X, y, groups = indexable(X, y, groups)
         # the rank of each row in its series, and its series' length
         _, series, lengths = np.unique(groups, return_inverse=True, return_counts=True)
         order = np.argsort(series, kind="stable")

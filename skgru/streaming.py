@@ -35,6 +35,8 @@ from ._windows import INFERENCE_ROW_MULTIPLE
 
 __all__ = ["Stream"]
 
+_STATE_KEYS = frozenset({"n_rows", "buffer", "hidden"})
+
 
 class Stream:
     """Answers of a fitted estimator for a stream of rows, one row at a time.
@@ -242,6 +244,16 @@ class Stream:
         self : Stream
             The stream, continuing where ``state`` left off.
         """
+        if not isinstance(state, Mapping) or not _STATE_KEYS <= state.keys():
+            got = (
+                f"a dict with the keys {sorted(map(str, state))}"
+                if isinstance(state, Mapping)
+                else type(state).__name__
+            )
+            raise TypeError(
+                f"state must be the dict that get_state() returns, with the keys "
+                f"{sorted(_STATE_KEYS)}; got {got}."
+            )
         buffer, hidden = state["buffer"], state["hidden"]
         expected = None if self._buffer is None else self._buffer.shape
         if (None if buffer is None else np.shape(buffer)) != expected:
@@ -249,12 +261,26 @@ class Stream:
                 "The state is not from a stream of this estimator: its buffer "
                 "has another shape."
             )
+        if hidden is not None and np.shape(hidden) != self._hidden_shape():
+            raise ValueError(
+                "The state is not from a stream of this estimator: its GRU "
+                f"state has shape {np.shape(hidden)}, this estimator's "
+                f"{self._hidden_shape()}."
+            )
         self.n_rows_ = int(state["n_rows"])
         self._buffer = None if buffer is None else np.array(buffer, np.float32)
         self._hidden = None if hidden is None else torch.tensor(hidden).to(self._device)
         # a state taken before streams kept recent answers has none
         self._recent = np.array(state.get("recent", ()), np.float64)
         return self
+
+    def _hidden_shape(self) -> tuple[int, ...] | None:
+        """Shape of the GRU state a sequence-layout stream carries (None in
+        series layout, which carries rows, not a state)."""
+        if self._series:
+            return None
+        gru = self.estimator.module_.gru
+        return (gru.num_layers, INFERENCE_ROW_MULTIPLE, gru.hidden_size)
 
     def __getstate__(self) -> dict:
         return {

@@ -1,6 +1,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn
 from sklearn.exceptions import ConvergenceWarning
@@ -76,12 +77,34 @@ def test_cross_validation_routes_groups_to_the_splitter():
     np.testing.assert_allclose(result["test_score"], scores)
 
 
+def test_a_multiindex_dataframe_gives_its_own_groups():
+    X, ids, time = panel()
+    frame = pd.DataFrame(X, index=pd.MultiIndex.from_arrays([ids, time]))
+    cv = PanelTimeSeriesSplit(n_splits=3)
+    for (train, test), (train_g, test_g) in zip(
+        cv.split(frame), cv.split(X, groups=ids), strict=True
+    ):
+        np.testing.assert_array_equal(train, train_g)
+        np.testing.assert_array_equal(test, test_g)
+    # groups given explicitly win over the index
+    other = np.zeros(len(X), dtype=int)
+    got = [test for _, test in cv.split(frame, groups=other)]
+    expected = [test for _, test in cv.split(X, groups=other)]
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_bad_input_says_what_to_change():
     X, ids, _ = panel()
     with pytest.raises(ValueError, match="needs groups"):
         next(PanelTimeSeriesSplit().split(X))
-    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+    with pytest.raises(ValueError, match="groups has shape .* one series id per row"):
         next(PanelTimeSeriesSplit().split(X, groups=ids[:-1]))
+    with pytest.raises(ValueError, match="groups has 13 missing series id"):
+        next(PanelTimeSeriesSplit().split(X, groups=np.where(ids == 2, np.nan, ids)))
+    unsortable = np.where(ids == 2, None, ids.astype(str)).astype(object)
+    with pytest.raises(TypeError, match="cannot be sorted together"):
+        next(PanelTimeSeriesSplit().split(X, groups=unsortable))
     with pytest.raises(ValueError, match="n_splits must be an int of at least 2"):
         next(PanelTimeSeriesSplit(n_splits=1).split(X, groups=ids))
     with pytest.raises(ValueError, match="gap must be"):

@@ -233,6 +233,16 @@ def test_groups_need_series_layout_and_one_id_per_row():
     unsortable = np.asarray(pd.Series(ids, dtype=object).where(ids != ids[0], None))
     with pytest.raises(TypeError, match=r"\['NoneType', 'str'\] that cannot be"):
         reg.fit(X, X[:, 0], groups=unsortable)
+    # a numeric id column with missing ids: at fit, and at predict
+    numeric = np.unique(ids, return_inverse=True)[1].astype(float)
+    missing = np.where(numeric == 2, np.nan, numeric)
+    with pytest.raises(ValueError, match="groups has 100 missing series id"):
+        reg.fit(X, X[:, 0], groups=missing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, X[:, 0], groups=numeric)
+    with pytest.raises(ValueError, match="groups has 100 missing series id"):
+        reg.predict(X, groups=missing)
 
 
 def test_target_channel_targets_share_the_channels_standardisation():

@@ -181,6 +181,39 @@ def test_state_of_another_model_is_refused():
         b.stream().set_state(a.stream().get_state())
 
 
+def test_sequence_layout_state_restores_and_a_foreign_one_is_refused():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 12, 2))
+    y = X[:, :, 0].sum(axis=1)
+    reg = GRURegressor(num_layers=2, **PLAIN, **SMALL).fit(X, y)
+    sequence = rng.normal(size=(12, 2))
+    stream = reg.stream()
+    _answers(stream, sequence[:5])
+    restored = reg.stream().set_state(stream.get_state())
+    _assert_same(_answers(restored, sequence[5:]), _answers(stream, sequence[5:]))
+    # the same layout and features, but a GRU state of another size
+    other = GRURegressor(num_layers=2, **PLAIN, **{**SMALL, "hidden_size": 5})
+    foreign = other.fit(X, y).stream()
+    foreign.update(sequence[0])
+    with pytest.raises(ValueError, match=r"GRU state has shape \(2, \d+, 5\)"):
+        reg.stream().set_state(foreign.get_state())
+
+
+@pytest.mark.parametrize(
+    "state, match",
+    [
+        ("abc", "got str"),
+        (None, "got NoneType"),
+        ({"n_rows": 3}, "keys \\['n_rows'\\]"),
+    ],
+)
+def test_a_state_that_is_not_get_states_dict_is_refused(state, match):
+    X = _series()
+    stream = GRURegressor(window_size=10, **SMALL).fit(X, X[:, 0]).stream()
+    with pytest.raises(TypeError, match=f"state must be the dict.*{match}"):
+        stream.set_state(state)
+
+
 def test_rows_are_checked_like_predict_checks_X():
     X = pd.DataFrame(_series(), columns=["temp", "load"])
     reg = GRURegressor(window_size=10, **SMALL).fit(X, X["temp"])
