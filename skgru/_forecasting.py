@@ -22,7 +22,7 @@ from ._forecast import (
     recursive_forecast,
     series_rows,
 )
-from ._validation import Layout, check_float32_range
+from ._validation import Layout, check_float32_range, non_numeric_columns
 from ._windows import WindowDataset
 
 
@@ -319,8 +319,10 @@ def _numbers(values: object) -> np.ndarray:
             return values.to_numpy(dtype=np.float64, na_value=np.nan)
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as error:
+        bad = non_numeric_columns(values)
+        why = f"its column(s) {', '.join(bad)} are not" if bad else error
         raise ValueError(
-            f"X_future must hold numbers, one column per channel of X ({error})."
+            f"X_future must hold numbers, one column per channel of X ({why})."
         ) from None
 
 

@@ -78,6 +78,46 @@ def check_float32_range(array: np.ndarray, name: str) -> None:
             )
 
 
+def non_numeric_columns(X: object) -> list[str]:
+    """The columns of a DataFrame ``X`` that do not hold numbers, each as
+    ``'name' (dtype)``: dates, durations, periods, and text or categories that
+    pandas cannot read as numbers (an object column of numbers is fine)."""
+    if not isinstance(X, pd.DataFrame):
+        return []
+    types = pd.api.types
+    bad = []
+    for name, column in X.items():
+        dtype = column.dtype
+        if types.is_bool_dtype(dtype) or types.is_numeric_dtype(dtype):
+            continue
+        if types.is_datetime64_any_dtype(dtype) or types.is_timedelta64_dtype(dtype):
+            bad.append(f"{name!r} ({dtype})")
+            continue
+        try:
+            pd.to_numeric(column)
+        except (TypeError, ValueError):
+            bad.append(f"{name!r} ({dtype})")
+    return bad
+
+
+def validate_numbers(validate, X: object, name: str = "X"):
+    """``validate()`` (scikit-learn's validation of ``X``); where it fails on
+    a DataFrame with columns that are not numbers, a ValueError naming them
+    instead of numpy's conversion message (only then: no cost otherwise)."""
+    try:
+        return validate()
+    except (TypeError, ValueError) as error:
+        bad = non_numeric_columns(X)
+        if not bad:
+            raise
+        raise ValueError(
+            f"{name} has column(s) that are not numbers: {', '.join(bad)}. "
+            "skgru takes numbers only: encode such columns first (e.g. with "
+            "OrdinalEncoder or OneHotEncoder in a ColumnTransformer before "
+            "this step), or drop them."
+        ) from error
+
+
 def _check_dimensions(X: object, ndim: int, window_size: int | None) -> None:
     """Clear errors for X of a dimension no layout takes, before sklearn's."""
     if ndim == 1 and not len(X):
@@ -291,9 +331,13 @@ def validate_input(
         ensure_2d=ndim != 3,
     )
     if y_params is None:
-        X = validate_data(estimator, X, reset=reset, **check)
+        X = validate_numbers(
+            lambda: validate_data(estimator, X, reset=reset, **check), X
+        )
     else:
-        X, y = validate_data(estimator, X, y, reset=reset, **check, **y_params)
+        X, y = validate_numbers(
+            lambda: validate_data(estimator, X, y, reset=reset, **check, **y_params), X
+        )
     check_float32_range(X, "X")
     if ndim == 3:
         _check_sequence_shape(X)

@@ -13,7 +13,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._validation import FLOAT_DTYPES, _check_time_index
+from ._validation import FLOAT_DTYPES, _check_time_index, validate_numbers
 from ._windows import edge_pad, sliding_windows
 
 
@@ -79,7 +79,9 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
 
     def _validate(self, X, reset: bool) -> np.ndarray:
         _check_time_index(X)
-        X = validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES)
+        X = validate_numbers(
+            lambda: validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES), X
+        )
         if len(X) < self.window_size:
             raise ValueError(
                 f"X has {len(X)} sample(s) (rows), but window_size="

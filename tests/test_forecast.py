@@ -124,6 +124,11 @@ def test_bad_steps_and_future_say_what_to_change():
     named = fitted(frame.iloc[:-1], X[1:, 0], window_size=12, target_channel=0)
     with pytest.raises(ValueError, match="same columns"):
         named.forecast(frame, 3, X_future=frame.iloc[:3, ::-1])
+    months = frame.iloc[:3].assign(month=pd.Categorical(["May", "Jun", "Jul"]))
+    with pytest.raises(
+        ValueError, match="column\\(s\\) 'month' \\(category\\) are not"
+    ):
+        named.forecast(frame, 3, X_future=months)
 
 
 def test_a_dated_history_gives_dated_forecasts():

@@ -61,6 +61,12 @@ def test_short_series_is_rejected():
         SlidingWindowTransformer(window_size=5).fit(np.zeros((3, 1)))
 
 
+def test_a_column_that_is_not_numbers_is_named():
+    X = pd.DataFrame({"temp": [1.0, 2.0, 3.0], "site": pd.Categorical(["a", "b", "a"])})
+    with pytest.raises(ValueError, match="not numbers: 'site' \\(category\\)"):
+        SlidingWindowTransformer(window_size=2).fit(X)
+
+
 def test_unsorted_datetime_index_is_rejected():
     index = pd.to_datetime(["2024-01-03", "2024-01-01", "2024-01-02"])
     X = pd.DataFrame({"a": [1.0, 2.0, 3.0]}, index=index)

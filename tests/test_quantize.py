@@ -149,6 +149,12 @@ def test_the_int8_copy_cannot_train_or_be_saved(airline, tmp_path):
         assert not hasattr(fresh.fit(X, y), "_quantized")
 
 
+def test_targets_without_their_data_are_refused(airline):
+    reg, _, y, _ = airline
+    with pytest.raises(ValueError, match="quantize got y but no X"):
+        quantize(reg, y=y)
+
+
 def test_report_is_a_plain_record():
     report = QuantizationReport(float_bytes=300, int8_bytes=100, size_ratio=3.0)
     assert str(report).startswith("network size     300 -> 100 bytes (3.00x")

@@ -192,7 +192,30 @@ FIT_CASES = [
         pd.DataFrame({"temp": [1.0, 2.0, 3.0, 4.0], "site": ["a", "b", "a", "b"]}),
         [1.0, 2.0, 3.0, 4.0],
         ValueError,
-        "could not convert string to float",
+        r"X has column\(s\) that are not numbers: 'site' \((object|str)\)\. skgru "
+        "takes numbers only: encode",
+    ),
+    (
+        "date and category DataFrame columns",
+        reg(),
+        pd.DataFrame(
+            {
+                "day": DAYS,
+                "temp": X[:, 0],
+                "site": pd.Categorical(np.where(LABELS == 1, "north", "south")),
+            }
+        ),
+        Y,
+        ValueError,
+        r"not numbers: 'day' \(datetime64\[\w+\]\), 'site' \(category\)\.",
+    ),
+    (
+        "object DataFrame column of numbers",
+        reg(window_size=3),
+        pd.DataFrame({"temp": X[:, 0], "count": np.arange(20).astype(object)}),
+        Y,
+        None,
+        None,
     ),
     ("complex X", reg(), X.astype(complex), Y, ValueError, "Complex data"),
     ("sparse X", reg(), "sparse", Y, TypeError, r"dense data is required.*toarray"),

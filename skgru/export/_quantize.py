@@ -168,6 +168,11 @@ def quantize(est, X=None, y=None):
     check_is_fitted(est)
     if getattr(est, "_quantized", False):
         raise ValueError("This estimator is already quantized.")
+    if y is not None and X is None:
+        raise ValueError(
+            "quantize got y but no X: y holds the targets of X, on which the "
+            "scores are compared. Pass X too, or leave y out."
+        )
     module = copy.deepcopy(est.module_).cpu().eval()
     with warnings.catch_warnings():
         # the eager API's deprecation notices (torchao has no GRU to offer)
