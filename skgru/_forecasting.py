@@ -22,7 +22,12 @@ from ._forecast import (
     recursive_forecast,
     series_rows,
 )
-from ._validation import Layout, check_float32_range, non_numeric_columns
+from ._validation import (
+    Layout,
+    check_float32_range,
+    column_names_hint,
+    non_numeric_columns,
+)
 from ._windows import WindowDataset
 
 
@@ -174,6 +179,11 @@ class ForecastMixin:
                 and 0 <= item < layout.n_channels
             ):
                 fed.append(int(item))
+            elif isinstance(item, str) and names:
+                raise ValueError(
+                    f"channels holds {item!r}, which is not a column of X: "
+                    f"{column_names_hint(names, item)}"
+                )
             else:
                 raise ValueError(
                     f"channels holds {item!r}, which is not a channel of X: give "

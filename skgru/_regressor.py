@@ -28,7 +28,7 @@ from ._quantiles import (
 )
 from ._series_scaling import measure, row_stats
 from ._stats import column_stats, float32_pair
-from ._validation import Layout, check_float32_range
+from ._validation import Layout, check_float32_range, column_names_hint
 from ._windows import to_tensor
 
 
@@ -299,6 +299,11 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, BaseGRU):
         channel = self.target_channel
         if isinstance(channel, str):
             names = list(getattr(self, "feature_names_in_", []))
+            if layout.window is not None and names and channel not in names:
+                raise ValueError(
+                    f"target_channel={channel!r} is not a column of X: "
+                    f"{column_names_hint(names, channel)}"
+                )
             if layout.window is None or channel not in names:
                 raise ValueError(
                     f"target_channel={channel!r} is not a column of X. A column "

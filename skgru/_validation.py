@@ -118,6 +118,20 @@ def validate_numbers(validate, X: object, name: str = "X"):
         ) from error
 
 
+def column_names_hint(names: list[str], channel: str) -> str:
+    """The columns fit saw, for an error about ``channel`` not being one, and
+    the prefixed name a ColumnTransformer gives it where there is one."""
+    shown = f"{names[:10]}"[:-1] + (", ...]" if len(names) > 10 else "]")
+    text = f"its columns are {shown}."
+    prefixed = [name for name in names if name.endswith(f"__{channel}")]
+    if prefixed:
+        text += (
+            f" Did you mean {prefixed[0]!r}? A ColumnTransformer (or FeatureUnion) "
+            "before this step prefixes the names of the columns it passes on."
+        )
+    return text
+
+
 def _check_dimensions(X: object, ndim: int, window_size: int | None) -> None:
     """Clear errors for X of a dimension no layout takes, before sklearn's."""
     if ndim == 1 and not len(X):

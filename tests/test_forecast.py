@@ -231,6 +231,10 @@ def test_channels_are_named_checked_and_work_on_panels():
     for bad in (["temp"], [0, 0], ["wind", "load"], [0, 2]):
         with pytest.raises(ValueError, match="channel"):
             reg.forecast(frame, 4, channels=bad)
+    with pytest.raises(
+        ValueError, match=r"'wind', .* its columns are \['temp', 'load'\]"
+    ):
+        reg.forecast(frame, 4, channels=["wind", "load"])
     with pytest.raises(ValueError, match="not supported: leave coverage out"):
         reg.forecast(frame, 4, channels=[0, 1], coverage=0.9)
     # a panel with per-series scaling: a copy 1000 times larger forecasts the same

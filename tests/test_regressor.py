@@ -3,6 +3,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
@@ -101,12 +102,26 @@ def test_target_channel_by_name_or_index_gives_the_same_model(sensor_frame):
 
 @pytest.mark.parametrize(
     "channel, message",
-    [(5, "target_channel=5 is out of range"), ("pressure", "is not a column of X")],
+    [
+        (5, "target_channel=5 is out of range"),
+        ("pressure", r"not a column of X: its columns are \['temp', 'load'\]\.$"),
+    ],
 )
 def test_bad_target_channel(sensor_frame, channel, message):
     X, y = sensor_frame
     with pytest.raises(ValueError, match=message):
         GRURegressor(window_size=4, target_channel=channel, max_iter=1).fit(X, y)
+
+
+def test_a_target_channel_renamed_by_a_column_transformer_is_pointed_out(sensor_frame):
+    X, y = sensor_frame
+    scale = ColumnTransformer([("num", StandardScaler(), ["temp", "load"])])
+    model = make_pipeline(
+        scale.set_output(transform="pandas"),
+        GRURegressor(window_size=4, target_channel="temp", max_iter=1),
+    )
+    with pytest.raises(ValueError, match="Did you mean 'num__temp'\\? A ColumnTransf"):
+        model.fit(X, y)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
