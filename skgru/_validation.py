@@ -132,6 +132,23 @@ def column_names_hint(names: list[str], channel: str) -> str:
     return text
 
 
+def _check_numeric_targets(estimator: object, y: object) -> None:
+    """Refuse labels given to a regressor as an object array (a pandas column
+    of strings), which scikit-learn's conversion reports only as "could not
+    convert string to float"."""
+    values = np.asarray(y)
+    if values.dtype.kind != "O":
+        return  # numbers, or a str dtype the estimator's own check names
+    try:
+        values.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"y holds values that are not numbers, but "
+            f"{type(estimator).__name__} needs numeric targets. For labels, use "
+            "GRUClassifier."
+        ) from None
+
+
 def _check_dimensions(X: object, ndim: int, window_size: int | None) -> None:
     """Clear errors for X of a dimension no layout takes, before sklearn's."""
     if ndim == 1 and not len(X):
@@ -300,6 +317,8 @@ def validate_input(
     layout : Layout
     y : ndarray or None
     """
+    if y is not None and y_params is not None and y_params.get("y_numeric"):
+        _check_numeric_targets(estimator, y)
     if isinstance(window_size, bool):
         raise ValueError(
             f"window_size={window_size} is a bool; pass an int (the number of "

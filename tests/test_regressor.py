@@ -3,7 +3,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
@@ -65,12 +64,6 @@ def test_multi_output_series_forecasts_several_steps(sensor_frame):
     assert reg.score(X, Y) > 0.5
 
 
-def test_2d_y_with_one_column_keeps_its_shape():
-    X = np.random.default_rng(0).normal(size=(30, 5))
-    reg = GRURegressor(hidden_size=4, max_iter=2, random_state=0).fit(X, X[:, :1])
-    assert reg.predict(X).shape == (30, 1)
-
-
 def test_variable_length_sequences():
     rng = np.random.default_rng(0)
     seqs = [rng.normal(size=(int(n), 2)) for n in rng.integers(3, 15, size=60)]
@@ -90,38 +83,6 @@ def test_3d_input_counts_channels_as_features():
         ValueError, match="X has 2 features, but GRURegressor is expecting 3"
     ):
         reg.predict(X[:, :, :2])
-
-
-def test_target_channel_by_name_or_index_gives_the_same_model(sensor_frame):
-    X, y = sensor_frame
-    kw = dict(window_size=12, max_iter=5, random_state=0)
-    by_name = GRURegressor(target_channel="temp", **kw).fit(X, y).predict(X)
-    by_index = GRURegressor(target_channel=0, **kw).fit(X, y).predict(X)
-    np.testing.assert_array_equal(by_name, by_index)
-
-
-@pytest.mark.parametrize(
-    "channel, message",
-    [
-        (5, "target_channel=5 is out of range"),
-        ("pressure", r"not a column of X: its columns are \['temp', 'load'\]\.$"),
-    ],
-)
-def test_bad_target_channel(sensor_frame, channel, message):
-    X, y = sensor_frame
-    with pytest.raises(ValueError, match=message):
-        GRURegressor(window_size=4, target_channel=channel, max_iter=1).fit(X, y)
-
-
-def test_a_target_channel_renamed_by_a_column_transformer_is_pointed_out(sensor_frame):
-    X, y = sensor_frame
-    scale = ColumnTransformer([("num", StandardScaler(), ["temp", "load"])])
-    model = make_pipeline(
-        scale.set_output(transform="pandas"),
-        GRURegressor(window_size=4, target_channel="temp", max_iter=1),
-    )
-    with pytest.raises(ValueError, match="Did you mean 'num__temp'\\? A ColumnTransf"):
-        model.fit(X, y)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -258,19 +219,6 @@ def test_groups_need_series_layout_and_one_id_per_row():
         reg.fit(X, X[:, 0], groups=numeric)
     with pytest.raises(ValueError, match="groups has 100 missing series id"):
         reg.predict(X, groups=missing)
-
-
-def test_target_channel_targets_share_the_channels_standardisation():
-    # y (the next values) has other global statistics than X's channel (the
-    # values up to now): were they used, an output of the channel's window
-    # scale would be shifted by their difference at every step of a forecast
-    series = np.exp(np.arange(60) / 10.0)
-    reg = GRURegressor(window_size=5, hidden_size=4, max_iter=2, target_channel=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reg.fit(series[:-1, None], series[1:])
-    np.testing.assert_array_equal(reg._y_mean, reg._input_stats[0][:1])
-    np.testing.assert_array_equal(reg._y_scale, reg._input_stats[1][:1])
 
 
 def _trend_series(n=200, seed=0):
