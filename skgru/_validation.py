@@ -132,21 +132,39 @@ def column_names_hint(names: list[str], channel: str) -> str:
     return text
 
 
+def _is_number(value: object) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _check_numeric_targets(estimator: object, y: object) -> None:
     """Refuse labels given to a regressor as an object array (a pandas column
     of strings), which scikit-learn's conversion reports only as "could not
-    convert string to float"."""
-    values = np.asarray(y)
+    convert string to float", and missing targets in one (None, NaN), which
+    its conversion turns into NaN without a word, so that training diverges."""
+    try:
+        values = np.asarray(y)
+    except ValueError:  # ragged: scikit-learn's validation says so
+        return
     if values.dtype.kind != "O":
         return  # numbers, or a str dtype the estimator's own check names
     try:
-        values.astype(np.float64)
+        numbers = values.astype(np.float64)
     except (TypeError, ValueError):
+        value = next(v for v in values.ravel() if not _is_number(v))
         raise ValueError(
-            f"y holds values that are not numbers, but "
+            f"y holds values that are not numbers (such as {value!r}), but "
             f"{type(estimator).__name__} needs numeric targets. For labels, use "
             "GRUClassifier."
         ) from None
+    if np.isnan(numbers).any():
+        raise ValueError(
+            f"y contains {int(np.isnan(numbers).sum())} missing target(s) (None or "
+            "NaN): drop those samples or impute their targets before fitting."
+        )
 
 
 def _check_dimensions(X: object, ndim: int, window_size: int | None) -> None:

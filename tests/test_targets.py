@@ -91,3 +91,13 @@ def test_labels_are_sent_to_the_classifier(labels):
         GRURegressor(max_iter=1).fit(X, labels)
     with pytest.raises(ValueError, match="numeric targets. For labels, use GRUClass"):
         GRURegressor(max_iter=1).fit([x.reshape(5, 1) for x in X], labels)
+
+
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_a_missing_target_in_an_object_array_is_named(missing):
+    # numpy turns None into NaN when it makes the targets numbers: unchecked,
+    # training would diverge and say so, not name the missing targets
+    X = np.random.default_rng(0).normal(size=(30, 5))
+    y = np.array([1.0, missing, 2.0] * 10, dtype=object)
+    with pytest.raises(ValueError, match=r"y contains 10 missing target\(s\)"):
+        GRURegressor(max_iter=1).fit(X, y)
