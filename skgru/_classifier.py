@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
@@ -23,6 +24,27 @@ from ._base import BaseGRU
 from ._docs import fill_doc
 from ._net import accuracy_of_logits
 from ._validation import Layout
+
+
+def _check_labels(y: np.ndarray) -> None:
+    """Missing labels, or labels that cannot be sorted together, in an object
+    ``y``: named here, where numpy's sort would only say "'<' not supported"."""
+    if np.asarray(y).dtype.kind != "O":
+        return
+    missing = pd.isna(y)
+    if missing.any():
+        raise ValueError(
+            f"y contains {int(missing.sum())} missing label(s) (None or NaN): drop "
+            "those samples or give them a label before fitting."
+        )
+    try:
+        np.unique(y)
+    except TypeError:
+        kinds = sorted({type(label).__name__ for label in y})
+        raise TypeError(
+            f"y holds labels of types {kinds} that cannot be sorted together: "
+            "pass labels of one type (e.g. all strings, y.astype(str))."
+        ) from None
 
 
 @fill_doc
@@ -145,6 +167,7 @@ class GRUClassifier(ClassifierMixin, BaseGRU):
     def _encode_targets(
         self, y: np.ndarray, layout: Layout, reset: bool, classes=None
     ) -> torch.Tensor:
+        _check_labels(y)
         check_classification_targets(y)
         if reset:
             given = classes is not None

@@ -61,6 +61,20 @@ def test_one_class_is_rejected():
         GRUClassifier().fit(X, np.zeros(20))
 
 
+@pytest.mark.parametrize(
+    "labels, error, message",
+    [
+        (["a", "b"] * 14 + [None, "a"], ValueError, "y contains 1 missing label"),
+        (["a", "b"] * 14 + [None, None], ValueError, "y contains 2 missing label"),
+        (["a", 1] * 15, TypeError, r"types \['int', 'str'\] that cannot be sorted"),
+    ],
+)
+def test_missing_or_unsortable_labels_are_named(labels, error, message):
+    X = np.random.default_rng(0).normal(size=(30, 5))
+    with pytest.raises(error, match=message):
+        GRUClassifier(max_iter=1).fit(X, np.array(labels, dtype=object))
+
+
 def test_early_stopping_holds_out_a_stratified_split():
     X, y = toy_sequences()
     clf = GRUClassifier(early_stopping=True, hidden_size=8, max_iter=15, random_state=0)
