@@ -107,6 +107,11 @@ class TargetsMixin:
 
     def _target_channel_index(self, layout: Layout) -> int:
         channel = self.target_channel
+        if isinstance(channel, bool):  # an int to Python, never meant as one
+            raise ValueError(
+                f"target_channel={channel} is a bool; give the index of the "
+                "channel that holds the target's history, or its column name."
+            )
         if isinstance(channel, str):
             names = list(getattr(self, "feature_names_in_", []))
             if layout.window is not None and names and channel not in names:

@@ -40,6 +40,12 @@ def test_bad_target_channel(sensor_frame, channel, message):
         GRURegressor(window_size=4, target_channel=channel, max_iter=1).fit(X, y)
 
 
+def test_a_bool_target_channel_is_refused(sensor_frame):
+    X, y = sensor_frame
+    with pytest.raises(ValueError, match="target_channel=True is a bool"):
+        GRURegressor(window_size=4, target_channel=True, max_iter=1).fit(X, y)
+
+
 def test_a_target_channel_renamed_by_a_column_transformer_is_pointed_out(sensor_frame):
     X, y = sensor_frame
     scale = ColumnTransformer([("num", StandardScaler(), ["temp", "load"])])
