@@ -1,9 +1,10 @@
 """The values a model file's metadata holds, as JSON.
 
 :func:`encode` writes an estimator's parameters and fitted attributes as
-JSON-ready data: numbers, strings and lists as themselves, and the few types
-JSON lacks (tuples, dicts with any keys, torch devices, numpy random states,
-numpy arrays of numbers or strings) as one-key dicts tagged with the type.
+JSON-ready data: numbers, strings and lists as themselves (numpy's scalars as
+the Python numbers and bools they equal), and the few types JSON lacks
+(tuples, dicts with any keys, torch devices, numpy random states, numpy arrays
+of numbers or strings) as one-key dicts tagged with the type.
 :func:`decode` reads that closed set back and refuses everything else, so a
 model file can name no class and run no code.
 """
@@ -20,6 +21,8 @@ def encode(value, where: str):
     """``value`` as JSON-ready data; tagged dicts for what JSON lacks."""
     if value is None or isinstance(value, bool | str):
         return value
+    if isinstance(value, np.bool_):  # numpy's scalars are written as Python's
+        return bool(value)
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float | np.floating):

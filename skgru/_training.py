@@ -231,12 +231,12 @@ class TrainingMixin:
         return dict(
             n_channels=layout.n_channels,
             n_outputs=self._n_outputs(layout),
-            # plain Python numbers: torch's GRU refuses numpy ints, which a
-            # grid such as {"hidden_size": np.arange(16, 129, 16)} gives
+            # plain Python values: torch's GRU refuses numpy ints and bools,
+            # which a grid such as {"hidden_size": np.arange(16, 129, 16)} gives
             hidden_size=int(self.hidden_size),
             num_layers=int(self.num_layers),
             dropout=float(self.dropout),
-            bidirectional=self.bidirectional,
+            bidirectional=bool(self.bidirectional),
             norm_channels=norm,
             output_channels=out,
             **self._architecture_kwargs(layout),

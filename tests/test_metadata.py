@@ -35,10 +35,11 @@ def test_plain_and_tagged_values_round_trip(value):
     assert type(restored) is type(value)
 
 
-def test_numpy_scalars_become_python_numbers():
+def test_numpy_scalars_become_python_numbers_and_bools():
     assert _round_trip(np.int64(7)) == 7
     assert type(_round_trip(np.int64(7))) is int
     assert type(_round_trip(np.float32(0.5))) is float
+    assert _round_trip(np.True_) is True and _round_trip(np.False_) is False
 
 
 @pytest.mark.parametrize(

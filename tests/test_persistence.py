@@ -120,6 +120,18 @@ def test_safe_format_keeps_labels_parameters_and_names(tmp_path):
     assert restored.predict(X).tolist() == clf.predict(X).tolist()
 
 
+def test_numpy_parameters_save_as_the_python_values_they_equal(tmp_path):
+    # what a grid over numpy arrays gives GridSearchCV's best_estimator_
+    X, y = sequence_data()
+    reg = GRURegressor(
+        bidirectional=np.True_, early_stopping=np.True_, hidden_size=np.int64(4)
+    )
+    reg.set_params(max_iter=np.int64(2), dropout=np.float64(0.2)).fit(X, y)
+    restored = safe_round_trip(reg, tmp_path)
+    assert restored.get_params() == reg.get_params()
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+
+
 def test_save_refuses_what_it_cannot_write_safely(tmp_path):
     X, y = sequence_data()
     with pytest.raises(TypeError, match="writes skgru's estimators"):

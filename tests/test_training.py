@@ -153,13 +153,16 @@ def test_an_interrupt_before_any_epoch_finishes_propagates(monkeypatch):
 
 
 @pytest.mark.parametrize("make", [GRURegressor, GRUClassifier, GRUAnomalyDetector])
-def test_numpy_integer_sizes_train_as_python_ints_do(make):
-    # what a grid over np.arange gives GridSearchCV: torch's GRU refuses them
+def test_numpy_parameters_train_as_the_python_values_do(make):
+    # what a grid over numpy arrays gives GridSearchCV: torch's GRU refuses them
     X, y = sequence_data()
     y = None if make is GRUAnomalyDetector else y
-    numpy_sizes = dict(hidden_size=np.int64(8), num_layers=np.int32(2))
-    got = make(**{**SMALL, **numpy_sizes}).fit(X, y)
-    expected = make(**{**SMALL, "hidden_size": 8, "num_layers": 2}).fit(X, y)
+    numpy_values = dict(
+        hidden_size=np.int64(8), num_layers=np.int32(2), bidirectional=np.True_
+    )
+    python_values = dict(hidden_size=8, num_layers=2, bidirectional=True)
+    got = make(**{**SMALL, **numpy_values}).fit(X, y)
+    expected = make(**{**SMALL, **python_values}).fit(X, y)
     np.testing.assert_array_equal(got.predict(X), expected.predict(X))
 
 
