@@ -71,7 +71,9 @@ class MedianR2:
 def interval_levels(levels: np.ndarray, coverage: float) -> tuple[int, int]:
     """Indices of the levels ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``."""
     wanted = np.array([(1 - coverage) / 2, (1 + coverage) / 2])
-    where = [np.flatnonzero(np.isclose(levels, w, rtol=0, atol=1e-9)) for w in wanted]
+    # to float32's resolution: a coverage given as np.float32(0.8) is
+    # 0.800000011920929 as a Python float, and still asks for 0.1 and 0.9
+    where = [np.flatnonzero(np.isclose(levels, w, rtol=0, atol=1e-6)) for w in wanted]
     if not all(len(w) for w in where):
         raise ValueError(
             f"coverage={coverage} needs the quantiles {wanted[0]:g} and "

@@ -55,6 +55,8 @@ def test_quantiles_and_coverage_are_checked_with_clear_errors():
         with pytest.raises(ValueError, match="quantiles must be distinct floats"):
             check_quantiles(bad)
     assert interval_levels(np.array(LEVELS), 0.9) == (0, 2)
+    # a float32 coverage (0.8999999761581421 as a Python float) asks for the same
+    assert interval_levels(np.array(LEVELS), float(np.float32(0.9))) == (0, 2)
     with pytest.raises(ValueError, match="coverage=0.8 needs the quantiles 0.1"):
         interval_levels(np.array(LEVELS), 0.8)
     bad = GRURegressor(loss="quantile", quantiles=(0.5, 2.0), max_iter=1)
