@@ -42,6 +42,7 @@ class BaseGRU(TrainingMixin, BaseEstimator):
         "_series_scaling",
         "_fitted_window",
         "_network_kwargs",
+        "_network_params",
     )
 
     _parameter_constraints: dict = {

@@ -47,6 +47,29 @@ AUTO_BATCH_SIZE = 32
 # fit they cost accuracy (MAE 14.2, not 12.9).
 AUTO_PATIENCE = {"series": 5, "sequence": 10}
 
+# The parameters a network is built from (those an estimator has). A
+# continued fit (warm_start, partial_fit) keeps its network, so they cannot
+# change between its calls; training parameters (max_iter, learning rates,
+# stopping, batch size) apply to each call.
+NETWORK_PARAMS = (
+    "hidden_size",
+    "num_layers",
+    "dropout",
+    "bidirectional",
+    "pooling",
+    "patch_size",
+    "conv_filters",
+    "conv_kernel_sizes",
+    "instance_norm",
+    "sample_stats",
+    "ensemble_size",
+    "target_channel",
+    "autoregressive",
+    "loss",
+    "quantiles",
+    "method",
+)
+
 
 def _check_device(device) -> None:
     """Reject a device torch does not know, or CUDA where there is none."""
@@ -62,6 +85,19 @@ def _check_device(device) -> None:
             f"device={str(device)!r}, but CUDA is not available on this machine "
             f"(torch {torch.__version__}). Pass device='cpu'."
         )
+
+
+def _same(fitted: object, now: object) -> bool:
+    """Whether two values of a parameter are the same (sequences by their
+    items: a tuple, a list and an array of the same numbers are)."""
+    sequences = (list, tuple, np.ndarray)
+    if isinstance(fitted, sequences) or isinstance(now, sequences):
+        if not (isinstance(fitted, sequences) and isinstance(now, sequences)):
+            return False
+        return np.array_equal(np.asarray(fitted, object), np.asarray(now, object))
+    if fitted is None or now is None:
+        return fitted is now
+    return bool(fitted == now)
 
 
 def _recorded(history, key: str) -> list[float]:
@@ -141,6 +177,8 @@ class TrainingMixin:
         if not continuing and hasattr(self, "net_"):
             del self.net_  # a failed refit must not leave the old net in use
         _check_device(self.device)
+        if continuing:
+            self._check_network_params("partial_fit" if incremental else "warm_start")
         layout, y = self._validate(
             X, y, reset=not continuing, fitting=True, groups=groups
         )
@@ -205,6 +243,7 @@ class TrainingMixin:
                 self.validation_scores_ = _recorded(net.history, "valid_score")
         self.n_iter_ = len(self.loss_curve_)
         self._fitted_window = layout.window
+        self._network_params = self._network_params_now()
         if stopper.interrupted_:
             warnings.warn(
                 f"{type(self).__name__}.fit was interrupted after "
@@ -224,6 +263,29 @@ class TrainingMixin:
                 stacklevel=4,
             )
         return layout
+
+    def _network_params_now(self) -> dict:
+        """The values of this estimator's ``NETWORK_PARAMS``."""
+        params = self.get_params(deep=False)
+        return {name: params[name] for name in NETWORK_PARAMS if name in params}
+
+    def _check_network_params(self, how: str) -> None:
+        """A continued fit keeps the network: refuse parameters that would
+        describe another one than it is (a model saved or pickled before
+        they were recorded is not checked)."""
+        fitted = getattr(self, "_network_params", None)
+        if fitted is None:
+            return
+        now = self._network_params_now()
+        changed = [name for name in fitted if not _same(fitted[name], now.get(name))]
+        if changed:
+            was = ", ".join(f"{name}={fitted[name]!r}" for name in changed)
+            asked = ", ".join(f"{name}={now.get(name)!r}" for name in changed)
+            raise ValueError(
+                f"{how} continues the fitted network, which was built with {was}, "
+                f"but the estimator now has {asked}. Set them back, or refit "
+                "with warm_start=False to build a new network."
+            )
 
     def _module_kwargs(self, layout: Layout) -> dict:
         """Arguments of the :class:`GRUNetwork` fitted on ``layout``."""

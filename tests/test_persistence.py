@@ -130,6 +130,10 @@ def test_numpy_parameters_save_as_the_python_values_they_equal(tmp_path):
     restored = safe_round_trip(reg, tmp_path)
     assert restored.get_params() == reg.get_params()
     np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+    # the parameters its network was built from are kept with it
+    restored.set_params(warm_start=True, hidden_size=5)
+    with pytest.raises(ValueError, match="built with hidden_size=4"):
+        restored.fit(X, y)
 
 
 def test_save_refuses_what_it_cannot_write_safely(tmp_path):

@@ -166,6 +166,32 @@ def test_numpy_parameters_train_as_the_python_values_do(make):
     np.testing.assert_array_equal(got.predict(X), expected.predict(X))
 
 
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_a_continued_fit_refuses_parameters_of_another_network(how):
+    X, y = sequence_data()
+    reg = GRURegressor(warm_start=True, **SMALL)
+    fit = reg.partial_fit if how == "partial_fit" else reg.fit
+    fit(X, y)
+    before = reg.predict(X)
+    reg.set_params(hidden_size=4, num_layers=2)
+    with pytest.raises(
+        ValueError,
+        match=f"{how} continues the fitted network, which was built with "
+        "hidden_size=8, num_layers=1, but the estimator now has hidden_size=4, "
+        "num_layers=2",
+    ):
+        fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), before)  # left as it was
+    # the same values in other types (numpy ints, a list for the default tuple)
+    # pass, and training parameters apply to each call
+    reg.set_params(hidden_size=np.int64(8), num_layers=1, quantiles=[0.05, 0.5, 0.95])
+    reg.set_params(max_iter=2, learning_rate_init=1e-3, batch_size=4)
+    fit(X, y)
+    # a model saved or pickled before the parameters were recorded is not checked
+    del reg._network_params
+    fit(X, y)
+
+
 def test_warm_start_continues_training():
     X, y = sequence_data()
     reg = GRURegressor(warm_start=True, **SMALL).fit(X, y)
