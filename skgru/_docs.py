@@ -77,8 +77,8 @@ SHARED_PARAMETERS = """hidden_size : int, default=64
     warm_start : bool, default=False
         Continue training the fitted network on the next call to ``fit``
         instead of starting afresh. The parameters the network was built
-        from (its sizes and architecture options) must stay as they were;
-        the training parameters apply to each call.
+        from (its sizes and architecture options, and ``scaling``) must stay
+        as they were; the training parameters apply to each call.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and dropout. With an int, a
         fit on the CPU is bit-for-bit repeatable. Global random states are

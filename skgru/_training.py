@@ -47,11 +47,13 @@ AUTO_BATCH_SIZE = 32
 # fit they cost accuracy (MAE 14.2, not 12.9).
 AUTO_PATIENCE = {"series": 5, "sequence": 10}
 
-# The parameters a network is built from (those an estimator has). A
-# continued fit (warm_start, partial_fit) keeps its network, so they cannot
-# change between its calls; training parameters (max_iter, learning rates,
-# stopping, batch size) apply to each call.
+# The parameters a network is built from (those an estimator has), and the
+# scaling of the inputs it learnt on. A continued fit (warm_start,
+# partial_fit) keeps its network, so they cannot change between its calls;
+# training parameters (max_iter, learning rates, stopping, batch size) apply
+# to each call.
 NETWORK_PARAMS = (
+    "scaling",
     "hidden_size",
     "num_layers",
     "dropout",

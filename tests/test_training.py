@@ -182,6 +182,10 @@ def test_a_continued_fit_refuses_parameters_of_another_network(how):
     ):
         fit(X, y)
     np.testing.assert_array_equal(reg.predict(X), before)  # left as it was
+    with pytest.raises(ValueError, match="built with scaling='auto'"):
+        reg.set_params(hidden_size=8, num_layers=1, scaling="global")
+        fit(X, y)
+    reg.set_params(scaling="auto")
     # the same values in other types (numpy ints, a list for the default tuple)
     # pass, and training parameters apply to each call
     reg.set_params(hidden_size=np.int64(8), num_layers=1, quantiles=[0.05, 0.5, 0.95])
