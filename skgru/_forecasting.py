@@ -15,6 +15,7 @@ import torch
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
+from ._columns import column_names_hint, non_numeric_columns
 from ._forecast import (
     check_steps,
     conformal_half_widths,
@@ -22,12 +23,7 @@ from ._forecast import (
     recursive_forecast,
     series_rows,
 )
-from ._validation import (
-    Layout,
-    check_float32_range,
-    column_names_hint,
-    non_numeric_columns,
-)
+from ._validation import Layout, check_float32_range
 from ._windows import WindowDataset
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ._columns import column_names_hint
 from ._quantiles import check_quantiles
 from ._series_scaling import measure, row_stats
 from ._stats import column_stats, float32_pair
-from ._validation import Layout, check_float32_range, column_names_hint
+from ._validation import Layout, check_float32_range
 from ._windows import to_tensor
 
 

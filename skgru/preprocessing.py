@@ -13,7 +13,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._validation import FLOAT_DTYPES, _check_time_index, validate_numbers
+from ._columns import validate_numbers
+from ._validation import FLOAT_DTYPES, _check_time_index
 from ._windows import edge_pad, sliding_windows
 
 
