@@ -283,10 +283,11 @@ class TrainingMixin:
         if changed:
             was = ", ".join(f"{name}={fitted[name]!r}" for name in changed)
             asked = ", ".join(f"{name}={now.get(name)!r}" for name in changed)
+            fresh = "call fit" if how == "partial_fit" else "fit with warm_start=False"
             raise ValueError(
                 f"{how} continues the fitted network, which was built with {was}, "
-                f"but the estimator now has {asked}. Set them back, or refit "
-                "with warm_start=False to build a new network."
+                f"but the estimator now has {asked}. Set them back, or {fresh} "
+                "to build a new network."
             )
 
     def _module_kwargs(self, layout: Layout) -> dict:

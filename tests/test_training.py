@@ -174,11 +174,12 @@ def test_a_continued_fit_refuses_parameters_of_another_network(how):
     fit(X, y)
     before = reg.predict(X)
     reg.set_params(hidden_size=4, num_layers=2)
+    fresh = "call fit" if how == "partial_fit" else "fit with warm_start=False"
     with pytest.raises(
         ValueError,
         match=f"{how} continues the fitted network, which was built with "
         "hidden_size=8, num_layers=1, but the estimator now has hidden_size=4, "
-        "num_layers=2",
+        f"num_layers=2. Set them back, or {fresh} to build a new network",
     ):
         fit(X, y)
     np.testing.assert_array_equal(reg.predict(X), before)  # left as it was
