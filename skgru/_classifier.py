@@ -23,7 +23,7 @@ from ._architecture import (
 from ._base import BaseGRU
 from ._docs import fill_doc
 from ._net import accuracy_of_logits
-from ._validation import Layout
+from ._validation import Layout, check_sortable
 
 
 def _check_labels(y: np.ndarray) -> None:
@@ -37,14 +37,11 @@ def _check_labels(y: np.ndarray) -> None:
             f"y contains {int(missing.sum())} missing label(s) (None or NaN): drop "
             "those samples or give them a label before fitting."
         )
-    try:
-        np.unique(y)
-    except TypeError:
-        kinds = sorted({type(label).__name__ for label in y})
-        raise TypeError(
-            f"y holds labels of types {kinds} that cannot be sorted together: "
-            "pass labels of one type (e.g. all strings, y.astype(str))."
-        ) from None
+    check_sortable(
+        y,
+        "y holds labels",
+        "pass labels of one type (e.g. all strings, y.astype(str)).",
+    )
 
 
 @fill_doc

@@ -151,6 +151,18 @@ def _check_time_index(X: object) -> None:
         )
 
 
+def check_sortable(values: np.ndarray, what: str, advice: str) -> None:
+    """Refuse an object array whose values cannot be sorted together, naming
+    their types (numpy's sort says only "'<' not supported")."""
+    try:
+        np.unique(values)
+    except TypeError:
+        kinds = sorted({type(value).__name__ for value in values})
+        raise TypeError(
+            f"{what} of types {kinds} that cannot be sorted together: {advice}"
+        ) from None
+
+
 def panel_ids(X: object, groups: object) -> np.ndarray | None:
     """The series id of every row: ``groups``, or the first level of a
     DataFrame's two-level (id, time) MultiIndex; checked."""
@@ -178,15 +190,13 @@ def panel_ids(X: object, groups: object) -> np.ndarray | None:
             "series id per row of X."
         )
     if groups.dtype.kind == "O":  # the only dtype whose ids may not sort
-        try:  # windows are gathered series by series, in sorted id order
-            np.unique(groups)
-        except TypeError:
-            kinds = sorted({type(g).__name__ for g in groups})
-            raise TypeError(
-                f"groups holds series ids of types {kinds} that cannot be "
-                "sorted together (None, or numbers mixed with strings): pass "
-                "ids of one type, numbers or strings."
-            ) from None
+        # windows are gathered series by series, in sorted id order
+        check_sortable(
+            groups,
+            "groups holds series ids",
+            "pass ids of one type, numbers or strings (a missing id, None, is "
+            "neither).",
+        )
     if groups.dtype.kind in "fO" and pd.isna(groups).any():
         raise ValueError(
             f"groups has {int(pd.isna(groups).sum())} missing series id(s) (NaN): "
