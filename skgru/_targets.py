@@ -1,11 +1,12 @@
 """How GRURegressor reads its targets and gives predictions back in their units.
 
 :class:`TargetsMixin` gives :class:`~skgru.GRURegressor` its target hooks:
-``y`` checked and standardised for training (by its own statistics, or by
-the ``target_channel``'s, so that the network answers in that channel's
-units), per series under ``scaling="per_series"``; predictions mapped back
-per series; and the index of ``target_channel``. The forecasting and
-interval mixins read the same helpers.
+``y`` (checked as numbers by ``validate_input``) standardised for training,
+by its own statistics or by the ``target_channel``'s, so that the network
+answers in that channel's units, and per series under
+``scaling="per_series"``; predictions mapped back per series; and the index
+of ``target_channel``. The forecasting and interval mixins read the same
+helpers.
 """
 
 from __future__ import annotations
@@ -27,11 +28,6 @@ class TargetsMixin:
     def _encode_targets(
         self, y: np.ndarray, layout: Layout, reset: bool, classes=None
     ) -> torch.Tensor:
-        if np.asarray(y).dtype.kind not in "biuf":
-            raise ValueError(
-                f"y has dtype {np.asarray(y).dtype}, but GRURegressor needs "
-                "numeric targets. For labels, use GRUClassifier."
-            )
         y2 = np.reshape(y, (len(y), -1))
         check_float32_range(y2, "y")
         if layout.series_stats is not None:

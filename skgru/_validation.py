@@ -88,30 +88,37 @@ def _is_number(value: object) -> bool:
 
 
 def _check_numeric_targets(estimator: object, y: object) -> None:
-    """Refuse labels given to a regressor as an object array (a pandas column
-    of strings), which scikit-learn's conversion reports only as "could not
-    convert string to float", and missing targets in one (None, NaN), which
-    its conversion turns into NaN without a word, so that training diverges."""
+    """A regressor's ``y`` must hold numbers, checked before scikit-learn's
+    conversion (every regressor fit reads ``y`` through here): labels are
+    sent to the classifier (an object array of them would only get "could
+    not convert string to float"), and missing targets in an object array
+    (None, NaN), which that conversion turns into NaN unchecked so that
+    training diverges, are counted. Complex ``y`` is left to scikit-learn."""
     try:
         values = np.asarray(y)
     except ValueError:  # ragged: scikit-learn's validation says so
         return
+    if values.dtype.kind in "biufc":
+        return
+    labels = (
+        f"but {type(estimator).__name__} needs numeric targets. For labels, use "
+        "GRUClassifier."
+    )
     if values.dtype.kind != "O":
-        return  # numbers, or a str dtype the estimator's own check names
+        raise ValueError(f"y has dtype {values.dtype}, {labels}")
+    missing = int(pd.isna(values).sum())
+    if missing:
+        raise ValueError(
+            f"y contains {missing} missing target(s) (None or NaN): drop those "
+            "samples or impute their targets before fitting."
+        )
     try:
-        numbers = values.astype(np.float64)
+        values.astype(np.float64)
     except (TypeError, ValueError):
         value = next(v for v in values.ravel() if not _is_number(v))
         raise ValueError(
-            f"y holds values that are not numbers (such as {value!r}), but "
-            f"{type(estimator).__name__} needs numeric targets. For labels, use "
-            "GRUClassifier."
+            f"y holds values that are not numbers (such as {value!r}), {labels}"
         ) from None
-    if np.isnan(numbers).any():
-        raise ValueError(
-            f"y contains {int(np.isnan(numbers).sum())} missing target(s) (None or "
-            "NaN): drop those samples or impute their targets before fitting."
-        )
 
 
 def _check_dimensions(X: object, ndim: int, window_size: int | None) -> None:
@@ -197,9 +204,10 @@ def panel_ids(X: object, groups: object) -> np.ndarray | None:
             "pass ids of one type, numbers or strings (a missing id, None, is "
             "neither).",
         )
-    if groups.dtype.kind in "fO" and pd.isna(groups).any():
+    missing = int(pd.isna(groups).sum()) if groups.dtype.kind in "fO" else 0
+    if missing:
         raise ValueError(
-            f"groups has {int(pd.isna(groups).sum())} missing series id(s) (NaN): "
+            f"groups has {missing} missing series id(s) (NaN): "
             "every row needs the id of its series. Fill them, or drop those rows "
             "from X (and y)."
         )
