@@ -148,6 +148,10 @@ class BaseGRU(TrainingMixin, BaseEstimator):
     def _criterion(self) -> tuple[type, dict]:
         return torch.nn.MSELoss, {}
 
+    def _finish_training(self, module: torch.nn.Module, dataset: WindowDataset) -> None:
+        """After a fit's epochs (not ``partial_fit``'s), in eval mode, with
+        the samples it trained on: adjust the trained network, if need be."""
+
     # score(y_true, output) recorded per epoch as validation_scores_ with
     # early_stopping (on the network's outputs and encoded targets); None: none
     _validation_score = None

@@ -365,20 +365,22 @@ class GRUNetwork(nn.Module):
             return head(features)
         return (features.unsqueeze(1) * head.weight).sum(dim=-1) + head.bias
 
-    def forward(
-        self, x: torch.Tensor, lengths: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def _head_inputs(self, x: torch.Tensor, lengths: torch.Tensor | None):
+        """What the head and the autoregressive term read, before dropout:
+        the features, the output channels' last normalised values (None
+        without the term), and the per-window mean and scale (None without
+        per-window normalisation)."""
         x = self.standardize(x)
-        revin = self.revin
-        if revin:
+        mean = scale = past = None
+        if self.revin:
             mean, scale = window_stats(x, lengths, self.norm_eps)
             mean = torch.where(self.norm_mask, mean, torch.zeros_like(mean))
             scale = torch.where(self.norm_mask, scale, torch.ones_like(scale))
             normalised = (x - mean[:, None, :]) / scale[:, None, :]
+            if self.ar is not None:
+                past = normalised[:, -self.ar_window :, self.ar_channels].flatten(1)
             keep = self.keep_standardised
             x = torch.cat([x, normalised], dim=2) if keep else normalised
-        if self.ar is not None:  # the output channels' last normalised values
-            past = normalised[:, -self.ar_window :, self.ar_channels]
         x, lengths = self._patches(x, lengths)
         mask = _time_mask(x, lengths)
         features = self._gru_features(x, lengths, mask)
@@ -387,14 +389,41 @@ class GRUNetwork(nn.Module):
         if self.stats_features:
             stats = [mean[:, self.norm_mask], scale[:, self.norm_mask].log()]
             features = torch.cat([features, *stats], dim=1)
-        if self.feature_dropout is not None:
-            features = self.feature_dropout(features)
-        out = self._head(features)
-        if self.ar is not None:  # read with the same dropout as the features
-            past = past.flatten(1)
-            if self.feature_dropout is not None:
-                past = self.feature_dropout(past)
-            out = out + self.ar(past)
-        if revin and self.output_channels.numel():
+        return features, past, mean, scale
+
+    def forward(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        features, past, mean, scale = self._head_inputs(x, lengths)
+        dropout = self.feature_dropout
+        out = self._head(features if dropout is None else dropout(features))
+        if past is not None:  # read with the same dropout as the features
+            out = out + self.ar(past if dropout is None else dropout(past))
+        if self.revin and self.output_channels.numel():
             out = out * scale[:, self.output_channels] + mean[:, self.output_channels]
         return out
+
+    @torch.no_grad()
+    def readout_design(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The columns the output layer maps linearly (the head's features,
+        then the autoregressive term's values), and each output's mean and
+        scale: in eval mode, ``forward`` is ``(design @ W.T + b) * scale +
+        mean`` with :meth:`set_readout`'s ``W`` and ``b``."""
+        features, past, mean, scale = self._head_inputs(x, lengths)
+        design = features if past is None else torch.cat([features, past], dim=1)
+        shape = (len(design), self.head.out_features)
+        if not (self.revin and self.output_channels.numel()):
+            return design, design.new_zeros(shape), design.new_ones(shape)
+        return design, mean[:, self.output_channels], scale[:, self.output_channels]
+
+    @torch.no_grad()
+    def set_readout(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Set the output layer to the linear map ``weight`` (outputs x
+        :meth:`readout_design` columns) plus ``bias``."""
+        n_features = self.head.in_features
+        self.head.weight.copy_(weight[:, :n_features])
+        self.head.bias.copy_(bias)
+        if self.ar is not None:
+            self.ar.weight.copy_(weight[:, n_features:])

@@ -168,3 +168,30 @@ def test_per_sample_normalisation_with_or_without_its_statistics():
     with_stats = _same_weights(norm_channels=[0, 1], stats_features=True)
     assert with_stats.head.in_features == 6 + 2 * 2
     assert not torch.allclose(with_stats(moved), with_stats(x), rtol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(
+            norm_channels=[0],
+            output_channels=[0, 0],
+            ar_window=4,
+            stats_features=True,
+            pooling="concat",
+        ),
+    ],
+    ids=["plain", "normalised-autoregressive"],
+)
+def test_readout_design_and_set_readout_describe_the_output_layer(kwargs):
+    torch.manual_seed(0)
+    net = GRUNetwork(2, 2, hidden_size=4, feature_dropout=0.5, **kwargs).eval()
+    x = torch.randn(5, 6, 2) * 3 + 1
+    design, mean, scale = net.readout_design(x)
+    n_lags = 4 if kwargs else 0
+    assert design.shape == (5, net.head.in_features + n_lags)
+    weight, bias = torch.randn(2, design.shape[1]), torch.randn(2)
+    net.set_readout(weight, bias)
+    expected = (design @ weight.T + bias) * scale + mean
+    assert_float32_close(net(x).detach(), expected, rtol=1e-5)

@@ -242,7 +242,7 @@ def test_autoregressive_adds_a_trained_linear_term_that_every_path_keeps(tmp_pat
         plain = GRURegressor(max_iter=20, autoregressive=False, **params).fit(X, y)
         reg = GRURegressor(max_iter=20, autoregressive=True, **params).fit(X, y)
     weight = reg.module_.ar.weight.detach()
-    assert weight.shape == (1, 12) and weight.abs().sum() > 0  # trained from 0
+    assert weight.shape == (1, 12) and weight.abs().sum() > 0  # zero at first
     assert plain.module_.ar is None
     assert not np.allclose(reg.predict(X), plain.predict(X))
     # the term is part of the network's output: a save keeps it
