@@ -59,7 +59,7 @@ def design_batches(
             yield design.double().cpu().numpy(), normalised.double().cpu().numpy()
 
 
-class Ridge:
+class RidgeGrid:
     """Ridge regressions with an intercept of the targets on ``columns`` of
     the design, one per penalty of ``alphas``, from the design's moments.
 
@@ -121,8 +121,8 @@ def fit_readout(
                 moments[key] = moments[key] + value if key in moments else value
         every = np.arange(len(moments["z"]))
         ridges = [
-            Ridge(moments, every, alphas),
-            Ridge(moments, every[network.head.in_features :], alphas),
+            RidgeGrid(moments, every, alphas),
+            RidgeGrid(moments, every[network.head.in_features :], alphas),
         ]
         for z, t in design_batches(network, dataset, threads):
             for ridge in ridges:
