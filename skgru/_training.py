@@ -46,7 +46,7 @@ AUTO_BATCH_SIZE = 32
 # Ridge's on 4 of 5 sets, against 2 with 10). With the output layer solved
 # after training (skgru._readout), 10 epochs score PBS 0.024, seatbelts 0.57,
 # solar 0.75, Uschange 0.301 and M1 3.84 over seeds 0-11, against 0.032, 0.62,
-# 0.71, 0.284 and 3.81 with 5, for 2-3 times the fit time (Uschange on 9 of
+# 0.71, 0.284 and 3.81 with 5, for 1.2-4.8 times the fit time (Uschange on 9 of
 # the 12 seeds under the Ridge, against 12); the airline demo's one-step fit
 # gets MAE 13.8, not 14.4 (seeds 0-5).
 AUTO_PATIENCE = {"series": 5, "sequence": 10}
