@@ -148,9 +148,11 @@ class BaseGRU(TrainingMixin, BaseEstimator):
     def _criterion(self) -> tuple[type, dict]:
         return torch.nn.MSELoss, {}
 
-    def _finish_training(self, module: torch.nn.Module, dataset: WindowDataset) -> None:
-        """After a fit's epochs (not ``partial_fit``'s), in eval mode, with
-        the samples it trained on: adjust the trained network, if need be."""
+    def _finish_training(self, net, dataset: WindowDataset) -> None:
+        """After a fit's epochs (not ``partial_fit``'s), its network in eval
+        mode: adjust the trained ``net.module_``, if need be. ``dataset`` holds
+        the fit's samples, of which ``net.train_split`` (when set) holds out
+        the validation part."""
 
     # score(y_true, output) recorded per epoch as validation_scores_ with
     # early_stopping (on the network's outputs and encoded targets); None: none

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
+from ._inference import _to_device
 from ._windows import WindowDataset
 
 # Penalties tried; the columns are GRU features (within [-1, 1]) and
@@ -50,11 +51,11 @@ def design_batches(
         for start in range(0, n, READOUT_BATCH_ROWS):
             positions = torch.arange(start, min(start + READOUT_BATCH_ROWS, n))
             inputs, targets = dataset.batch(positions)
+            inputs = _to_device(inputs, device)
             if isinstance(inputs, dict):
-                x, lengths = inputs["x"].to(device), inputs["lengths"].to(device)
+                design, mean, scale = network.readout_design(**inputs)
             else:
-                x, lengths = inputs.to(device), None
-            design, mean, scale = network.readout_design(x, lengths)
+                design, mean, scale = network.readout_design(inputs)
             normalised = (targets.to(device) - mean) / scale
             yield design.double().cpu().numpy(), normalised.double().cpu().numpy()
 
@@ -70,17 +71,16 @@ class RidgeGrid:
 
     def __init__(self, moments: dict, columns: np.ndarray, alphas: np.ndarray):
         n = moments["n"]
-        self.columns, self.alphas, self.n = columns, alphas, n
-        self.z_mean = moments["z"][columns] / n
+        self.columns, self.n = columns, n
+        self.z_mean = z_mean = moments["z"][columns] / n
         self.t_mean = moments["t"] / n
-        z_mean = self.z_mean
         gram = moments["zz"][np.ix_(columns, columns)] - n * np.outer(z_mean, z_mean)
         cross = moments["zt"][columns] - n * np.outer(z_mean, self.t_mean)
         eigenvalues, self.vectors = np.linalg.eigh(gram)
-        self.eigenvalues = np.clip(eigenvalues, 0.0, None)
         rotated = self.vectors.T @ cross  # (p, k)
         # (alphas, p): each penalty's shrinkage of the rotated directions
-        self.shrink = 1.0 / (self.eigenvalues[None, :] + alphas[:, None])
+        eigenvalues = np.clip(eigenvalues, 0.0, None)
+        self.shrink = 1.0 / (eigenvalues[None, :] + alphas[:, None])
         self.coefs = rotated[None] * self.shrink[:, :, None]  # (alphas, p, k)
         self.loo = np.zeros(len(alphas))
 
@@ -101,28 +101,22 @@ def fit_readout(
     module: torch.nn.Module,
     dataset: WindowDataset,
     threads: Callable[[int], object],
-    alphas: np.ndarray | None = None,
 ) -> None:
     """Set the output layer of ``module`` (of each member of an ensemble)
     to the mean of the ridge readouts on all of its design's columns and on
     the autoregressive term's columns alone (see the module docstring),
     each with the penalty of the least leave-one-out error. ``module`` must
     be in eval mode and have the autoregressive term."""
-    alphas = ALPHAS if alphas is None else alphas
     for network in getattr(module, "members", [module]):
-        moments: dict = {"n": len(dataset)}
+        moments: dict = {}
         for z, t in design_batches(network, dataset, threads):
-            for key, value in (
-                ("z", z.sum(0)),
-                ("t", t.sum(0)),
-                ("zz", z.T @ z),
-                ("zt", z.T @ t),
-            ):
-                moments[key] = moments[key] + value if key in moments else value
+            sums = {"z": z.sum(0), "t": t.sum(0), "zz": z.T @ z, "zt": z.T @ t}
+            moments = {k: moments.get(k, 0) + value for k, value in sums.items()}
+        moments["n"] = len(dataset)
         every = np.arange(len(moments["z"]))
         ridges = [
-            RidgeGrid(moments, every, alphas),
-            RidgeGrid(moments, every[network.head.in_features :], alphas),
+            RidgeGrid(moments, every, ALPHAS),
+            RidgeGrid(moments, every[network.head.in_features :], ALPHAS),
         ]
         for z, t in design_batches(network, dataset, threads):
             for ridge in ridges:

@@ -231,12 +231,17 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, TargetsMixin, B
             kwargs["ar_window"] = int(layout.window)
         return kwargs
 
-    def _finish_training(self, module, dataset) -> None:
+    def _finish_training(self, net, dataset) -> None:
         # with the autoregressive term, the output layer is solved in closed
-        # form (skgru._readout); pinball losses keep their trained layer
+        # form (skgru._readout) on the samples trained on; pinball losses
+        # keep their trained layer
+        module = net.module_
         network = getattr(module, "members", [module])[0]
-        if self.loss == "squared_error" and network.ar is not None:
-            fit_readout(module, dataset, self._threads)
+        if self.loss != "squared_error" or network.ar is None:
+            return
+        if net.train_split is not None:  # early_stopping's validation part
+            dataset = net.train_split(dataset)[0]
+        fit_readout(module, dataset, self._threads)
 
     def _revin_channels(self, layout: Layout):
         every = list(range(layout.n_channels)) if instance_norm(self, layout) else None

@@ -240,10 +240,7 @@ class TrainingMixin:
         if stopper.interrupted_ and not continuing and not stopper.epochs_:
             raise KeyboardInterrupt  # nothing trained that could be kept
         if not incremental and not stopper.interrupted_:
-            trained = (
-                dataset if net.train_split is None else net.train_split(dataset)[0]
-            )
-            self._finish_training(net.module_, trained)
+            self._finish_training(net, dataset)
         self.net_ = net
         self.net_.module_.eval()
         self.loss_curve_ = _recorded(net.history, "train_loss")
