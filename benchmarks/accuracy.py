@@ -5,7 +5,10 @@ sktime ship inside their pip packages (nothing is downloaded), each set is
 fitted by skgru's ``GRUClassifier`` / ``GRURegressor`` (only ``random_state``
 set, plus ``--skgru-params`` if given), 1-NN (Euclidean), RandomForest, Ridge
 and aeon's MiniRocket, all in the same run and timed. Scores: accuracy for
-classification (higher is better), RMSE for regression (lower is better).
+classification (higher is better), RMSE for regression (lower is better). The
+regression sets also report the training targets' mean as a constant
+prediction: a model that scores worse has learnt nothing that carries to the
+test part.
 
 Run ``python benchmarks/accuracy.py`` after ``make test``'s set-up plus
 ``.venv/bin/python -m pip install -c constraints.txt -e ".[bench]"``. It
@@ -29,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from _cli import parser, run_header, skgru_params
 from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import RidgeCV
@@ -58,6 +62,7 @@ METHODS = {
     "1nn": ("1-NN (Euclidean)", ("classification",), True),
     "rf": ("RandomForest", ("classification", "regression"), False),
     "ridge": ("Ridge", ("regression",), True),
+    "mean": ("training mean", ("regression",), True),
     "minirocket": ("MiniRocket", ("classification", "regression"), False),
 }
 SIMPLE = {"classification": ("1nn", "rf"), "regression": ("rf", "ridge")}
@@ -158,6 +163,8 @@ def make_estimator(method: str, task: str, seed: int, extra: dict) -> BaseEstima
         return cls(random_state=seed)
     if method == "ridge":
         return make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
+    if method == "mean":
+        return DummyRegressor(strategy="mean")
     return minirocket(task)(random_state=seed, n_jobs=1)
 
 
@@ -281,8 +288,10 @@ def header(args: argparse.Namespace, extra: dict) -> list[str]:
         f"(plus random_state=seed). Seeds: {' '.join(map(str, args.seeds))}.",
         "",
         "Scores: accuracy for classification (higher is better), RMSE for "
-        "regression (lower is better); mean ± sample std over seeds. 1-NN and "
-        "Ridge are deterministic and run once. The baselines get flattened raw "
+        "regression (lower is better); mean ± sample std over seeds. 1-NN, Ridge "
+        "and the training mean (a constant prediction, shown for reference and "
+        "not one of the baselines compared) are deterministic and run once. The "
+        "baselines get flattened raw "
         "values (channels concatenated), MiniRocket the 3-D array; for them, "
         "variable-length series are linearly resampled to the length of the "
         "longest training series. skgru gets the series as they are. The first "
