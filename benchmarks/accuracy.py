@@ -291,11 +291,11 @@ def header(args: argparse.Namespace, extra: dict) -> list[str]:
         "regression (lower is better); mean ± sample std over seeds. 1-NN, Ridge "
         "and the training mean (a constant prediction, shown for reference and "
         "not one of the baselines compared) are deterministic and run once. The "
-        "baselines get flattened raw "
-        "values (channels concatenated), MiniRocket the 3-D array; for them, "
-        "variable-length series are linearly resampled to the length of the "
-        "longest training series. skgru gets the series as they are. The first "
-        "MiniRocket fit of a run may include numba's compilation.",
+        "baselines get flattened raw values (channels concatenated), MiniRocket "
+        "the 3-D array; for them, variable-length series are linearly resampled "
+        "to the length of the longest training series. skgru gets the series as "
+        "they are. The first MiniRocket fit of a run may include numba's "
+        "compilation.",
     ]
     if any(minirocket(t) is None for t in SIMPLE):
         lines += ["", "MiniRocket could not be imported from aeon: no MiniRocket."]
