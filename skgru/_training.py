@@ -242,7 +242,6 @@ class TrainingMixin:
         if not incremental and not stopper.interrupted_:
             self._finish_training(net, dataset)
         self.net_ = net
-        self.net_.module_.eval()
         self.loss_curve_ = _recorded(net.history, "train_loss")
         if self.early_stopping:
             # epochs of partial_fit have no validation loss: left out
@@ -314,9 +313,7 @@ class TrainingMixin:
         )
 
     def _train_split(self, layout: Layout, seed: int, targets: torch.Tensor | None):
-        """skorch ``train_split``: none, or the ``early_stopping`` hold-out."""
-        if not self.early_stopping:
-            return None
+        """skorch ``train_split`` of ``early_stopping``: the hold-out."""
         if layout.window is not None:
             return TailSplit(self.validation_fraction)
         return RandomSplit(self.validation_fraction, seed, self._stratify(targets))
