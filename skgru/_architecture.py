@@ -14,7 +14,7 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._module import POOLINGS, SAMPLE_VAR_EPS, WINDOW_VAR_EPS
+from ._layers import POOLINGS, SAMPLE_VAR_EPS, WINDOW_VAR_EPS
 from ._validation import Layout
 
 # patch_size="auto". Series layout: the fewest steps per patch that leave the

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._module import window_stats
+from ._layers import window_stats
 from ._scores import (
     WARMUP_ROWS,
     auto_threshold,

@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from tolerance import assert_float32_close
 
 from skgru import GRUClassifier, GRURegressor
-from skgru._module import SAMPLE_VAR_EPS, WINDOW_VAR_EPS
+from skgru._layers import SAMPLE_VAR_EPS, WINDOW_VAR_EPS
 
 SMALL = dict(hidden_size=8, max_iter=5, random_state=0)
 

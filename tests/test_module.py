@@ -3,7 +3,8 @@ import pytest
 import torch
 from tolerance import assert_float32_close
 
-from skgru._module import SAMPLE_VAR_EPS, WINDOW_VAR_EPS, GRUNetwork, window_stats
+from skgru._layers import SAMPLE_VAR_EPS, WINDOW_VAR_EPS
+from skgru._module import GRUNetwork
 
 
 def n_trainable(module):
@@ -20,13 +21,6 @@ def test_output_shapes_for_layers_and_directions():
     assert GRUNetwork(3, 2, hidden_size=8)(x).shape == (4, 2)
     net = GRUNetwork(3, 5, hidden_size=8, num_layers=2, dropout=0.1, bidirectional=True)
     assert net(x).shape == (4, 5)
-
-
-def test_window_stats_ignore_padding():
-    x = torch.tensor([[[1.0], [3.0], [100.0]]])
-    mean, scale = window_stats(x, torch.tensor([2]))
-    assert torch.allclose(mean, torch.tensor([[2.0]]))
-    assert torch.allclose(scale, torch.sqrt(torch.tensor([[1.0 + WINDOW_VAR_EPS]])))
 
 
 def test_input_standardisation_is_part_of_the_module():
@@ -88,13 +82,13 @@ def test_gru_weights_use_keras_initialisation():
     assert torch.count_nonzero(net.gru.bias_ih_l0) == 0
 
 
-def test_module_imports_no_scikit_learn():
+@pytest.mark.parametrize("name", ["skgru._module", "skgru._layers"])
+def test_module_imports_no_scikit_learn(name):
     import ast
+    import importlib
     import inspect
 
-    import skgru._module as module
-
-    tree = ast.parse(inspect.getsource(module))
+    tree = ast.parse(inspect.getsource(importlib.import_module(name)))
     imported = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)

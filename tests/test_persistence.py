@@ -19,7 +19,7 @@ from tolerance import STREAM_RTOL, assert_float32_close
 import skgru
 from skgru import GRUAnomalyDetector, GRUClassifier, GRURegressor, load, save
 from skgru._architecture import PREVIOUS_VALUES
-from skgru._module import SAMPLE_VAR_EPS, WINDOW_VAR_EPS
+from skgru._layers import SAMPLE_VAR_EPS, WINDOW_VAR_EPS
 from skgru.exceptions import InconsistentVersionWarning
 
 REGRESSOR_PARAMS = GRURegressor().get_params()
