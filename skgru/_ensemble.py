@@ -52,6 +52,10 @@ class GRUEnsemble(nn.Module):
     def gru(self) -> nn.GRU:
         return self.members[0].gru
 
+    @property
+    def ar(self) -> nn.Linear | None:
+        return self.members[0].ar
+
     def set_input_scaling(self, mean: torch.Tensor, scale: torch.Tensor) -> None:
         for member in self.members:
             member.set_input_scaling(mean, scale)

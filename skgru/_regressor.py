@@ -235,13 +235,11 @@ class GRURegressor(RegressorMixin, ForecastMixin, IntervalMixin, TargetsMixin, B
         # with the autoregressive term, the output layer is solved in closed
         # form (skgru._readout) on the samples trained on; pinball losses
         # keep their trained layer
-        module = net.module_
-        network = getattr(module, "members", [module])[0]
-        if self.loss != "squared_error" or network.ar is None:
+        if self.loss != "squared_error" or net.module_.ar is None:
             return
         if net.train_split is not None:  # early_stopping's validation part
             dataset = net.train_split(dataset)[0]
-        fit_readout(module, dataset, self._threads)
+        fit_readout(net.module_, dataset, self._threads)
 
     def _revin_channels(self, layout: Layout):
         every = list(range(layout.n_channels)) if instance_norm(self, layout) else None

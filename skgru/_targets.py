@@ -111,18 +111,18 @@ class TargetsMixin:
             )
         if isinstance(channel, str):
             names = list(getattr(self, "feature_names_in_", []))
-            if layout.window is not None and names and channel not in names:
+            if layout.window is not None and channel in names:
+                return names.index(channel)
+            if layout.window is not None and names:
                 raise ValueError(
                     f"target_channel={channel!r} is not a column of X: "
                     f"{column_names_hint(names, channel)}"
                 )
-            if layout.window is None or channel not in names:
-                raise ValueError(
-                    f"target_channel={channel!r} is not a column of X. A column "
-                    "name needs X as a DataFrame in series layout; otherwise "
-                    f"give the channel's index (0 to {layout.n_channels - 1})."
-                )
-            return names.index(channel)
+            raise ValueError(
+                f"target_channel={channel!r} is not a column of X. A column "
+                "name needs X as a DataFrame in series layout; otherwise "
+                f"give the channel's index (0 to {layout.n_channels - 1})."
+            )
         if not 0 <= channel < layout.n_channels:
             raise ValueError(
                 f"target_channel={channel} is out of range: X has "
